@@ -1,0 +1,88 @@
+# fcgi-pool-lab: three FastCGI executables on one static library.
+#
+#   make            build build/bin/{personas,idle-video,video-complete}
+#   make asan       the same with AddressSanitizer + UBSan, in build/asan/
+#   make test       install what is missing, build, run every test
+#   make run        install what is missing, build, start the demo stack
+#
+# Overrides go in Makefile.local (not in git) or on the command line.
+
+-include Makefile.local
+
+CC       ?= cc
+BUILD    ?= build
+PKGS      = fcgi libpq json-c sqlite3 libcrypto
+OPTFLAGS ?= -O2 -g
+WARNINGS  = -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
+            -Wwrite-strings -Wshadow -Wformat=2 -Wno-format-nonliteral
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+                echo -lfcgi -lpq -ljson-c -lsqlite3 -lcrypto)
+CPPFLAGS += -Ilib -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(PKG_LIBS)
+
+LIB_SRCS  = $(wildcard lib/*.c)
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/cache_schema.o
+LIB       = $(BUILD)/libfpl.a
+PROGS     = personas idle-video video-complete
+BINS      = $(PROGS:%=$(BUILD)/bin/%)
+TEST_SRCS = $(wildcard tests/unit/test-*.c)
+TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BINS)
+
+$(BUILD)/bin/%: $(BUILD)/cgi-bin/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The cache schema is compiled in, so a worker can recreate a lost cache.
+$(BUILD)/gen/cache_schema.c: schema/cache.sql
+	@mkdir -p $(@D)
+	{ echo '/* Generated from schema/cache.sql by the Makefile. */'; \
+	  echo 'const char cache_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(BUILD)/gen/cache_schema.o: $(BUILD)/gen/cache_schema.c
+	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+tests: $(TESTS)
+
+asan:
+	$(MAKE) BUILD=build/asan OPTFLAGS='-O1 -g -fno-omit-frame-pointer' \
+	    SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	    all tests
+
+deps:
+	scripts/install-deps
+
+test: deps
+	$(MAKE) all tests
+	$(MAKE) asan
+	tests/run
+
+run: deps
+	$(MAKE) all
+	scripts/run
+
+clean:
+	rm -rf build
+
+.PHONY: all asan deps test tests run clean
+.SECONDARY:
+
+-include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cgi-bin/%.d)

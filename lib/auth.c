@@ -1,0 +1,68 @@
+/*
+ * auth.c: bearer token parsing, hashing and generation (libcrypto).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "auth.h"
+
+static bool
+auth_is_b64url(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool
+auth_bearer(const char *header, const char **tok, size_t *len)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
+		return false;
+	p = header + 7;
+	while (*p == ' ')
+		p++;
+	for (n = 0; auth_is_b64url((unsigned char)p[n]); n++)
+		if (n > AUTH_TOKEN_MAX)
+			return false;
+	if (p[n] != '\0' || n < AUTH_TOKEN_MIN || n > AUTH_TOKEN_MAX)
+		return false;
+	*tok = p;
+	*len = n;
+	return true;
+}
+
+bool
+auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
+{
+	unsigned int	 outlen = 0;
+
+	if (EVP_Digest(tok, len, out, &outlen, EVP_sha256(), NULL) != 1)
+		return false;
+	return outlen == AUTH_HASH_LEN;
+}
+
+bool
+auth_token_new(char *out, size_t outsz)
+{
+	unsigned char	 raw[32];
+	char		 b64[48];	/* 4 * ceil(32 / 3) = 44, plus NUL */
+	int		 n;
+
+	if (outsz < AUTH_TOKEN_NEW_LEN + 1 || RAND_bytes(raw, sizeof(raw)) != 1)
+		return false;
+	n = EVP_EncodeBlock((unsigned char *)b64, raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (n != 44)
+		return false;
+	for (int i = 0; i < AUTH_TOKEN_NEW_LEN; i++)
+		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+	out[AUTH_TOKEN_NEW_LEN] = '\0';
+	OPENSSL_cleanse(b64, sizeof(b64));
+	return true;
+}

@@ -1,0 +1,442 @@
+/*
+ * cache.c: the shared SQLite cache and its self-repair.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "log.h"
+
+/* schema/cache.sql, compiled in by the Makefile. */
+extern const char cache_schema_sql[];
+
+#define CACHE_SCHEMA_VERSION	1
+#define CACHE_RECHECK_US	1000000	/* stat the file at most once a second */
+
+enum cache_stmt {
+	CACHE_LOOKUP,
+	CACHE_PUT_SESSION,
+	CACHE_PUT_VIDEO,
+	CACHE_PUT_JOB,
+	CACHE_DEL_JOB,
+	CACHE_BEGIN,
+	CACHE_COMMIT,
+	CACHE_ROLLBACK,
+	CACHE_STMT__MAX
+};
+
+static const char *const cache_sql[CACHE_STMT__MAX] = {
+	/* CACHE_LOOKUP: always exactly one row. */
+	"SELECT s.user_id, s.expires_at, s.cached_until,"
+	"       v.user_id, v.video_url, j.user_id, j.job_id, j.status"
+	"  FROM (SELECT 1)"
+	"  LEFT JOIN sessions s ON s.token_hash = ?1"
+	"  LEFT JOIN videos v ON v.persona_id = ?2"
+	"  LEFT JOIN jobs j ON j.persona_id = ?2",
+	/* CACHE_PUT_SESSION */
+	"INSERT INTO sessions (token_hash, user_id, expires_at, cached_until)"
+	" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_hash) DO UPDATE SET"
+	" user_id = excluded.user_id, expires_at = excluded.expires_at,"
+	" cached_until = excluded.cached_until",
+	/* CACHE_PUT_VIDEO: URLs are immutable, an equal row is not rewritten. */
+	"INSERT INTO videos (persona_id, user_id, video_url, cached_at)"
+	" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (persona_id) DO UPDATE SET"
+	" user_id = excluded.user_id, video_url = excluded.video_url,"
+	" cached_at = excluded.cached_at"
+	" WHERE videos.video_url IS NOT excluded.video_url",
+	/* CACHE_PUT_JOB */
+	"INSERT INTO jobs (persona_id, user_id, job_id, status, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (persona_id) DO UPDATE SET"
+	" user_id = excluded.user_id, job_id = excluded.job_id,"
+	" status = excluded.status, updated_at = excluded.updated_at",
+	/* CACHE_DEL_JOB */
+	"DELETE FROM jobs WHERE persona_id = ?1",
+	"BEGIN IMMEDIATE",
+	"COMMIT",
+	"ROLLBACK",
+};
+
+struct cache {
+	sqlite3		*db;			/* NULL while unusable */
+	sqlite3_stmt	*st[CACHE_STMT__MAX];
+	char		*path;
+	int		 busy_ms;
+	dev_t		 dev;			/* of the file we opened */
+	ino_t		 ino;
+	int64_t		 next_check_us;		/* monotonic */
+	bool		 in_tx;
+};
+
+static void
+cache_shut(struct cache *c)
+{
+	for (int i = 0; i < CACHE_STMT__MAX; i++) {
+		sqlite3_finalize(c->st[i]);
+		c->st[i] = NULL;
+	}
+	if (c->db != NULL)
+		sqlite3_close_v2(c->db);
+	c->db = NULL;
+	c->in_tx = false;
+}
+
+/* Errors after which the file itself is suspect. */
+static bool
+cache_is_broken(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ||
+	    rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
+	    rc == SQLITE_READONLY || rc == SQLITE_SCHEMA;
+}
+
+/*
+ * Opens the file and brings its schema up to date. Returns an SQLite code;
+ * on failure the handle is shut.
+ */
+static int
+cache_try_open(struct cache *c)
+{
+	struct stat	 sb;
+	char		*msg = NULL;
+	int		 rc, version = -1;
+	sqlite3_stmt	*q = NULL;
+
+	rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, c->busy_ms);
+	/*
+	 * synchronous=NORMAL: in WAL mode the file stays consistent and
+	 * committed rows survive a crash of any worker; only a power loss
+	 * may lose the last commits, which PostgreSQL still has.
+	 */
+	rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=NORMAL;"
+	    "PRAGMA journal_size_limit=8388608;", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW) {
+		rc = sqlite3_errcode(c->db);
+		goto fail;
+	}
+	if (version != CACHE_SCHEMA_VERSION) {
+		rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(c->db, cache_schema_sql, NULL, NULL,
+			    &msg);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
+	for (int i = 0; i < CACHE_STMT__MAX; i++) {
+		rc = sqlite3_prepare_v3(c->db, cache_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if (stat(c->path, &sb) == 0) {
+		c->dev = sb.st_dev;
+		c->ino = sb.st_ino;
+	}
+	log_msg(LOG_DEBUG, "cache: opened %s (SQLite %s)", c->path,
+	    sqlite3_libversion());
+	return SQLITE_OK;
+fail:
+	log_warnx("cache: open %s: %s", c->path, msg != NULL ? msg :
+	    c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	cache_shut(c);
+	return rc != SQLITE_OK ? rc : SQLITE_ERROR;
+}
+
+/*
+ * Sets a broken file aside (never deletes it: someone may want to look)
+ * with its -wal and -shm, so that the next open starts afresh.
+ */
+static void
+cache_set_aside(struct cache *c)
+{
+	char	 from[4096], to[4096];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", c->path, sfx[i]);
+		snprintf(to, sizeof(to), "%s.broken-%lld-%ld%s", c->path,
+		    (long long)clock_unix_s(), (long)getpid(), sfx[i]);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			log_warn("cache: rename %s", from);
+	}
+	log_warnx("cache: %s was broken: set aside, recreating", c->path);
+}
+
+static void
+cache_reopen(struct cache *c)
+{
+	int rc;
+
+	cache_shut(c);
+	rc = cache_try_open(c);
+	if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_NOTADB ||
+	    (rc & 0xff) == SQLITE_CORRUPT)) {
+		cache_set_aside(c);
+		(void)cache_try_open(c);
+	}
+	c->next_check_us = clock_mono_us() + CACHE_RECHECK_US;
+}
+
+/*
+ * Makes sure that a usable database is open on the file at path, at
+ * most once a second: reopens when the file was removed or replaced.
+ */
+static bool
+cache_ready(struct cache *c)
+{
+	struct stat	 sb;
+	int64_t		 now;
+
+	if (c->in_tx)
+		return c->db != NULL;
+	now = clock_mono_us();
+	if (now < c->next_check_us)
+		return c->db != NULL;
+	c->next_check_us = now + CACHE_RECHECK_US;
+	if (c->db != NULL && stat(c->path, &sb) == 0 &&
+	    sb.st_dev == c->dev && sb.st_ino == c->ino)
+		return true;
+	if (c->db != NULL)
+		log_warnx("cache: %s was removed or replaced: reopening",
+		    c->path);
+	cache_reopen(c);
+	return c->db != NULL;
+}
+
+/* Inspects a failed step: a broken file is repaired now. */
+static void
+cache_failed(struct cache *c, const char *what, int rc)
+{
+	log_warnx("cache: %s: %s", what, c->db != NULL ?
+	    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	if (cache_is_broken(rc)) {
+		c->in_tx = false;
+		cache_reopen(c);
+	}
+}
+
+struct cache *
+cache_open(const char *path, int busy_timeout_ms)
+{
+	struct cache	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->path = strdup(path)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->busy_ms = busy_timeout_ms;
+	cache_reopen(c);
+	return c;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	cache_shut(c);
+	free(c->path);
+	free(c);
+}
+
+bool
+cache_usable(struct cache *c)
+{
+	return cache_ready(c);
+}
+
+static void
+cache_copy_text(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
+{
+	const unsigned char	*s = sqlite3_column_text(st, col);
+	int			 n = sqlite3_column_bytes(st, col);
+
+	if (s == NULL || (size_t)n >= dstsz) {
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, s, (size_t)n);
+	dst[n] = '\0';
+}
+
+bool
+cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
+    const char *persona_id, int64_t now, struct cache_entry *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	out->session = CACHE_SESSION_UNKNOWN;
+	out->has_video = out->has_job = false;
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_LOOKUP];
+	sqlite3_bind_blob(st, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+	if (persona_id != NULL)
+		sqlite3_bind_text(st, 2, persona_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			cache_copy_text(st, 0, out->user_id,
+			    sizeof(out->user_id));
+			if (sqlite3_column_int64(st, 1) <= now)
+				out->session = CACHE_SESSION_EXPIRED;
+			else if (sqlite3_column_int64(st, 2) > now)
+				out->session = CACHE_SESSION_VALID;
+		}
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			cache_copy_text(st, 3, out->video_owner,
+			    sizeof(out->video_owner));
+			cache_copy_text(st, 4, out->video_url,
+			    sizeof(out->video_url));
+			out->has_video = out->video_url[0] != '\0';
+		}
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+			cache_copy_text(st, 5, out->job_owner,
+			    sizeof(out->job_owner));
+			cache_copy_text(st, 6, out->job_id,
+			    sizeof(out->job_id));
+			cache_copy_text(st, 7, out->job_status,
+			    sizeof(out->job_status));
+			out->has_job = true;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW) {
+		cache_failed(c, "lookup", rc);
+		return false;
+	}
+	return true;
+}
+
+/* Steps a write statement to completion and resets it. */
+static bool
+cache_write(struct cache *c, enum cache_stmt which, const char *what)
+{
+	sqlite3_stmt	*st = c->st[which];
+	int		 rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		cache_failed(c, what, rc);
+		return false;
+	}
+	return true;
+}
+
+bool
+cache_put_session(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
+    const char *user_id, int64_t expires_at, int64_t cached_until)
+{
+	sqlite3_stmt	*st;
+
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_PUT_SESSION];
+	sqlite3_bind_blob(st, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, expires_at);
+	sqlite3_bind_int64(st, 4, cached_until < expires_at ?
+	    cached_until : expires_at);
+	return cache_write(c, CACHE_PUT_SESSION, "put session");
+}
+
+bool
+cache_put_video(struct cache *c, const char *persona_id, const char *user_id,
+    const char *url, int64_t now)
+{
+	sqlite3_stmt	*st;
+
+	if (strlen(url) >= CACHE_URL_MAX || !cache_ready(c))
+		return false;
+	st = c->st[CACHE_PUT_VIDEO];
+	sqlite3_bind_text(st, 1, persona_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, url, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	return cache_write(c, CACHE_PUT_VIDEO, "put video");
+}
+
+bool
+cache_put_job(struct cache *c, const char *persona_id, const char *user_id,
+    const char *job_id, const char *status, int64_t now)
+{
+	sqlite3_stmt	*st;
+
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_PUT_JOB];
+	sqlite3_bind_text(st, 1, persona_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return cache_write(c, CACHE_PUT_JOB, "put job");
+}
+
+bool
+cache_del_job(struct cache *c, const char *persona_id)
+{
+	if (!cache_ready(c))
+		return false;
+	sqlite3_bind_text(c->st[CACHE_DEL_JOB], 1, persona_id, -1,
+	    SQLITE_STATIC);
+	return cache_write(c, CACHE_DEL_JOB, "delete job");
+}
+
+bool
+cache_begin(struct cache *c)
+{
+	if (!cache_ready(c) || !cache_write(c, CACHE_BEGIN, "begin"))
+		return false;
+	c->in_tx = true;
+	return true;
+}
+
+bool
+cache_end(struct cache *c, bool ok)
+{
+	bool done;
+
+	if (!c->in_tx)
+		return false;
+	done = cache_write(c, ok ? CACHE_COMMIT : CACHE_ROLLBACK,
+	    ok ? "commit" : "rollback");
+	if (!done && c->db != NULL && !sqlite3_get_autocommit(c->db))
+		(void)cache_write(c, CACHE_ROLLBACK, "rollback");
+	c->in_tx = false;
+	return done && ok;
+}

@@ -1,0 +1,369 @@
+/*
+ * db.c: the statement table and one bounded, lazily opened PostgreSQL
+ * connection per worker.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+
+struct db_stmt_def {
+	const char	*name;		/* for logs */
+	const char	*sql;
+	int		 nparams;
+	int		 formats[4];	/* 1 = binary parameter */
+	bool		 idempotent;	/* may be retried on a stale connection */
+};
+
+/*
+ * Every statement authenticates in the same round trip: the session is
+ * joined in, so one query answers "who is this" and "what do they own".
+ * No rows means no valid session (401); a row with a NULL persona means
+ * the persona is not the caller's (404).
+ */
+static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
+	[DB_PERSONAS_LIST] = { "personas_list",
+	    "SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,"
+	    "       p.id, p.name, v.video_url, j.id, j.status"
+	    "  FROM sessions s"
+	    "  LEFT JOIN LATERAL ("
+	    "       SELECT pp.id, pp.name, pp.created_at FROM personas pp"
+	    "        WHERE pp.user_id = s.user_id"
+	    "          AND ($2::uuid IS NULL OR (pp.created_at, pp.id) >"
+	    "               (SELECT a.created_at, a.id FROM personas a"
+	    "                 WHERE a.id = $2::uuid AND a.user_id = s.user_id))"
+	    "        ORDER BY pp.created_at, pp.id LIMIT $3::int) p ON true"
+	    "  LEFT JOIN idle_videos v ON v.persona_id = p.id"
+	    "  LEFT JOIN LATERAL ("
+	    "       SELECT jj.id, jj.status FROM jobs jj"
+	    "        WHERE jj.persona_id = p.id"
+	    "        ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL"
+	    " WHERE s.token_hash = $1 AND s.expires_at > now()"
+	    " ORDER BY p.created_at, p.id",
+	    3, { 1, 0, 0 }, true },
+	[DB_IDLE_VIDEO_GET] = { "idle_video_get",
+	    "SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,"
+	    "       p.id, v.video_url, j.id, j.status"
+	    "  FROM sessions s"
+	    "  LEFT JOIN personas p ON p.id = $2::uuid AND p.user_id = s.user_id"
+	    "  LEFT JOIN idle_videos v ON v.persona_id = p.id"
+	    "  LEFT JOIN LATERAL ("
+	    "       SELECT jj.id, jj.status FROM jobs jj"
+	    "        WHERE jj.persona_id = p.id"
+	    "        ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL"
+	    " WHERE s.token_hash = $1 AND s.expires_at > now()",
+	    2, { 1, 0 }, true },
+};
+
+static const char *const db_reasons[DB_STATUS__MAX] = {
+	"ok",			/* DB_OK */
+	"unavailable",		/* DB_UNAVAILABLE */
+	"too_many_clients",	/* DB_TOO_MANY_CLIENTS */
+	"pool_timeout",		/* DB_POOL_TIMEOUT */
+	"timeout",		/* DB_TIMEOUT */
+	"query_error",		/* DB_QUERY_ERROR */
+};
+
+struct db {
+	PGconn		*conn;		/* NULL when not connected */
+	char		*conninfo;
+	char		*appname;
+	int		 connect_ms;
+	int		 statement_ms;
+	int64_t		 last_used_us;	/* monotonic, end of last use */
+	unsigned long	 queries;	/* statements sent */
+	char		 sqlstate[6];	/* of the last query error */
+};
+
+struct db *
+db_new(const char *conninfo, const char *appname, int connect_ms,
+    int statement_ms)
+{
+	struct db	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->conninfo = strdup(conninfo);
+	db->appname = strdup(appname);
+	if (db->conninfo == NULL || db->appname == NULL) {
+		db_free(db);
+		return NULL;
+	}
+	db->connect_ms = connect_ms;
+	db->statement_ms = statement_ms;
+	return db;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_close(db);
+	free(db->conninfo);
+	free(db->appname);
+	free(db);
+}
+
+void
+db_close(struct db *db)
+{
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+}
+
+bool
+db_connected(const struct db *db)
+{
+	return db->conn != NULL;
+}
+
+int64_t
+db_idle_left_us(const struct db *db, int idle_s)
+{
+	int64_t left = db->last_used_us + (int64_t)idle_s * 1000000 -
+	    clock_mono_us();
+
+	return left > 0 ? left : 0;
+}
+
+void
+db_close_idle(struct db *db, int idle_s)
+{
+	if (db->conn != NULL && db_idle_left_us(db, idle_s) == 0) {
+		log_msg(LOG_DEBUG, "db: closing connection idle for %d s",
+		    idle_s);
+		db_close(db);
+	}
+}
+
+unsigned long
+db_queries(const struct db *db)
+{
+	return db->queries;
+}
+
+const char *
+db_status_reason(enum db_status st)
+{
+	return st < DB_STATUS__MAX ? db_reasons[st] : "unknown";
+}
+
+const char *
+db_sqlstate(const struct db *db)
+{
+	return db->sqlstate;
+}
+
+/*
+ * libpq's messages end in a newline and may span lines; logs want one.
+ */
+static void
+db_log_failure(const char *what, const char *msg)
+{
+	char	 buf[512];
+	size_t	 n;
+
+	snprintf(buf, sizeof(buf), "%s", msg != NULL ? msg : "");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n' || buf[i] == '\t')
+			buf[i] = ' ';
+	log_warnx("db: %s: %s", what, buf);
+}
+
+/*
+ * Sorts a connection-level failure by its text: libpq gives no SQLSTATE
+ * for a refused startup, and PgBouncer's FATALs close the socket.
+ */
+static enum db_status
+db_classify(const char *msg)
+{
+	if (msg == NULL)
+		return DB_UNAVAILABLE;
+	if (strstr(msg, "too many clients") != NULL ||
+	    strstr(msg, "remaining connection slots") != NULL)
+		return DB_TOO_MANY_CLIENTS;
+	if (strstr(msg, "query_wait_timeout") != NULL ||
+	    strstr(msg, "no more connections allowed") != NULL)
+		return DB_POOL_TIMEOUT;
+	if (strstr(msg, "timeout expired") != NULL)
+		return DB_TIMEOUT;
+	return DB_UNAVAILABLE;
+}
+
+/*
+ * Waits until the socket is ready for reading (or writing) or the deadline
+ * passes. Returns 1 when ready, 0 on timeout, -1 on error.
+ */
+static int
+db_wait(int fd, bool for_write, int64_t deadline_us)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = for_write ? POLLOUT : POLLIN };
+	int		 rc;
+
+	for (;;) {
+		int64_t left = deadline_us - clock_mono_us();
+
+		if (left <= 0)
+			return 0;
+		rc = poll(&pfd, 1, (int)((left + 999) / 1000));
+		if (rc >= 0)
+			return rc > 0 ? 1 : 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static enum db_status
+db_connect(struct db *db)
+{
+	const char *const	 kw[] = { "dbname", "application_name", NULL };
+	const char *const	 val[] = { db->conninfo, db->appname, NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int64_t			 deadline = clock_mono_us() +
+				    (int64_t)db->connect_ms * 1000;
+	enum db_status		 ret;
+
+	db->conn = PQconnectStartParams(kw, val, 1);
+	if (db->conn == NULL) {
+		log_warnx("db: connect: out of memory");
+		return DB_UNAVAILABLE;
+	}
+	while (PQstatus(db->conn) != CONNECTION_BAD) {
+		int rc;
+
+		if (st == PGRES_POLLING_OK) {
+			db->last_used_us = clock_mono_us();
+			return DB_OK;
+		}
+		if (st == PGRES_POLLING_FAILED)
+			break;
+		rc = db_wait(PQsocket(db->conn), st == PGRES_POLLING_WRITING,
+		    deadline);
+		if (rc == 0) {
+			log_warnx("db: connect: no answer within %d ms",
+			    db->connect_ms);
+			db_close(db);
+			return DB_TIMEOUT;
+		}
+		if (rc < 0)
+			break;
+		st = PQconnectPoll(db->conn);
+	}
+	db_log_failure("connect", PQerrorMessage(db->conn));
+	ret = db_classify(PQerrorMessage(db->conn));
+	db_close(db);
+	return ret;
+}
+
+/*
+ * Sends one statement and waits for its result within the statement
+ * deadline. *lost says whether the failure was the connection's.
+ */
+static enum db_status
+db_exec_once(struct db *db, const struct db_stmt_def *def,
+    const char *const *values, const int *lengths, PGresult **res, bool *lost)
+{
+	int64_t		 deadline = clock_mono_us() +
+			    (int64_t)db->statement_ms * 1000;
+	PGresult	*r, *first = NULL;
+	enum db_status	 ret;
+
+	*lost = false;
+	db->queries++;
+	if (!PQsendQueryParams(db->conn, def->sql, def->nparams, NULL, values,
+	    lengths, def->formats, 0)) {
+		*lost = true;
+		goto fail;
+	}
+	while (PQisBusy(db->conn)) {
+		int rc = db_wait(PQsocket(db->conn), false, deadline);
+
+		if (rc == 0) {
+			log_warnx("db: %s: no result within %d ms", def->name,
+			    db->statement_ms);
+			db_close(db);	/* the server ends it: statement_timeout */
+			return DB_TIMEOUT;
+		}
+		if (rc < 0 || !PQconsumeInput(db->conn)) {
+			*lost = true;
+			goto fail;
+		}
+	}
+	/* Collect the result, then drain to the end of the command. */
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (first == NULL)
+			first = r;
+		else
+			PQclear(r);
+	}
+	if (first != NULL && (PQresultStatus(first) == PGRES_TUPLES_OK ||
+	    PQresultStatus(first) == PGRES_COMMAND_OK)) {
+		db->last_used_us = clock_mono_us();
+		*res = first;
+		return DB_OK;
+	}
+	if (first != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+		const char *state = PQresultErrorField(first, PG_DIAG_SQLSTATE);
+
+		snprintf(db->sqlstate, sizeof(db->sqlstate), "%s",
+		    state != NULL ? state : "");
+		db_log_failure(def->name, PQresultErrorMessage(first));
+		ret = strcmp(db->sqlstate, "57014") == 0 ? DB_TIMEOUT :
+		    DB_QUERY_ERROR;
+		PQclear(first);
+		db->last_used_us = clock_mono_us();
+		return ret;
+	}
+	*lost = true;
+fail:
+	ret = db_classify(first != NULL ? PQresultErrorMessage(first) :
+	    PQerrorMessage(db->conn));
+	db_log_failure(def->name, first != NULL ?
+	    PQresultErrorMessage(first) : PQerrorMessage(db->conn));
+	PQclear(first);
+	db_close(db);
+	return ret == DB_TIMEOUT ? DB_UNAVAILABLE : ret;
+}
+
+enum db_status
+db_exec(struct db *db, enum db_stmt stmt, const char *const *values,
+    const int *lengths, PGresult **res)
+{
+	const struct db_stmt_def *def;
+	enum db_status	 st;
+	bool		 reused, lost;
+
+	if ((unsigned)stmt >= DB_STMT__MAX)
+		abort();
+	def = &db_stmts[stmt];
+	*res = NULL;
+	db->sqlstate[0] = '\0';
+	reused = db->conn != NULL;
+	if (!reused && (st = db_connect(db)) != DB_OK)
+		return st;
+	st = db_exec_once(db, def, values, lengths, res, &lost);
+	/*
+	 * A kept connection may have died while we waited in accept (server
+	 * restart, pg_terminate_backend, pooler recycling). Reconnect and
+	 * retry once; never after a pooler timeout, which would wait again.
+	 */
+	if (st == DB_UNAVAILABLE && lost && reused && def->idempotent) {
+		log_msg(LOG_INFO, "db: %s: kept connection lost, reconnecting",
+		    def->name);
+		if ((st = db_connect(db)) != DB_OK)
+			return st;
+		st = db_exec_once(db, def, values, lengths, res, &lost);
+	}
+	return st;
+}

@@ -1,0 +1,79 @@
+/*
+ * db.h: one worker's PostgreSQL connection, like one serverless instance's.
+ *
+ * A worker holds at most one connection. It is opened lazily by the first
+ * query, kept across requests, closed by db_close_idle() after an idle
+ * timeout, and dropped after any failure so that the next query reconnects.
+ * Every wait is bounded: the connect by the connect timeout, a query by the
+ * statement timeout; past either the call fails with a status saying why.
+ *
+ * SQL is never assembled: statements are declared in one table in db.c,
+ * named by enum db_stmt, and sent with PQexecParams semantics (unnamed
+ * statements, which PgBouncer 1.18 in transaction mode can carry).
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+enum db_stmt {
+	DB_PERSONAS_LIST,	/* $1 token hash, $2 after id|NULL, $3 limit+1 */
+	DB_IDLE_VIDEO_GET,	/* $1 token hash, $2 persona id */
+	DB_STMT__MAX
+};
+
+enum db_status {
+	DB_OK = 0,
+	DB_UNAVAILABLE,		/* could not connect, or connection lost */
+	DB_TOO_MANY_CLIENTS,	/* refused past max_connections (53300) */
+	DB_POOL_TIMEOUT,	/* the pooler found no server in time */
+	DB_TIMEOUT,		/* connect or statement deadline passed */
+	DB_QUERY_ERROR,		/* the server refused the statement */
+	DB_STATUS__MAX
+};
+
+struct db;
+
+/*
+ * A handle that is not connected yet. conninfo (a libpq key=value string
+ * or URI) and appname are copied. Returns NULL when out of memory.
+ */
+struct db	*db_new(const char *conninfo, const char *appname,
+		    int connect_timeout_ms, int statement_timeout_ms);
+void		 db_free(struct db *);
+
+/*
+ * Runs a statement with text parameters (NULL for SQL NULL; lengths only
+ * matter for binary parameters, which the table declares). On DB_OK, *res
+ * holds the result, which the caller PQclear()s. Connects first if needed.
+ * A failure leaves *res NULL, logs its reason and, if the connection is in
+ * doubt, drops it.
+ */
+enum db_status	 db_exec(struct db *, enum db_stmt, const char *const *values,
+		    const int *lengths, PGresult **res)
+		    __attribute__((warn_unused_result));
+
+/* Closes the connection if it has been idle for idle_s seconds or more. */
+void		 db_close_idle(struct db *, int idle_s);
+
+/* Closes the connection now (no-op when not connected). */
+void		 db_close(struct db *);
+
+bool		 db_connected(const struct db *);
+
+/* Microseconds until the connection reaches idle_s of idleness (>= 0). */
+int64_t		 db_idle_left_us(const struct db *, int idle_s);
+
+/* Statements sent to the server by this handle since db_new(). */
+unsigned long	 db_queries(const struct db *);
+
+/* A short token for logs and error bodies: "too_many_clients", ... */
+const char	*db_status_reason(enum db_status);
+
+/* The SQLSTATE of the last DB_QUERY_ERROR ("" if none). */
+const char	*db_sqlstate(const struct db *);
+
+#endif /* DB_H */

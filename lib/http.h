@@ -1,0 +1,87 @@
+/*
+ * http.h: a request as the handlers see it, and the answer they give.
+ *
+ * Nothing here knows FastCGI: lib/worker.c fills a struct http_request
+ * from the FastCGI parameters and writes the struct http_response out, so
+ * handlers can be tested as plain functions.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+enum http_method {
+	HTTP_GET,
+	HTTP_POST,
+	HTTP_OTHER,
+};
+
+struct http_request {
+	enum http_method method;
+	const char	*method_name;	/* REQUEST_METHOD as sent */
+	const char	*path;		/* without the query, not decoded */
+	size_t		 pathlen;
+	const char	*query;		/* QUERY_STRING, "" when none */
+	const char	*authorization;	/* Authorization header or NULL */
+	bool		 quick_check;	/* X-Quick-Check: true */
+	const char	*content_type;	/* or NULL */
+	const char	*body;		/* POST body (NUL-terminated) or NULL */
+	size_t		 bodylen;
+	/* Webhook headers, NULL when absent. */
+	const char	*webhook_id;
+	const char	*webhook_timestamp;
+	const char	*webhook_signature;
+};
+
+/* The error codes of API.md, with their statuses. */
+enum api_error {
+	API_BAD_REQUEST,
+	API_UNAUTHORIZED,
+	API_NOT_FOUND,
+	API_METHOD_NOT_ALLOWED,
+	API_PAYLOAD_TOO_LARGE,
+	API_DB_UNAVAILABLE,
+	API_PROVIDER_UNAVAILABLE,
+	API_INTERNAL,
+	API_NOT_IMPLEMENTED,
+	API_ERROR__MAX
+};
+
+struct http_response {
+	int		 status;
+	json_object	*body;		/* owned; NULL for no body */
+	int		 retry_after;	/* seconds, 0 for no header */
+	const char	*allow;		/* Allow header of a 405, or NULL */
+	const char	*source;	/* for the access log */
+	const char	*route;		/* route template, for the access log */
+};
+
+/* Empties a response (status 500, no body). */
+void	http_response_init(struct http_response *);
+/* Releases the body. */
+void	http_response_free(struct http_response *);
+
+/* Sets a 200..299 answer with body (whose reference is taken over). */
+void	http_ok(struct http_response *, int status, json_object *body);
+
+/*
+ * Sets the error answer {"error": code, "message": message}, replacing any
+ * body. message is copied.
+ */
+void	http_error(struct http_response *, enum api_error, const char *message);
+
+/* The reason phrase of a status ("OK", "Not Found", ...). */
+const char *http_reason(int status);
+
+/*
+ * Finds parameter name in a query string and percent-decodes its value into
+ * out. Returns 1 when found, 0 when absent, -1 when the query is malformed,
+ * the value does not fit, or the parameter is given twice.
+ */
+int	http_query_get(const char *query, const char *name, char *out,
+	    size_t outsz);
+
+#endif /* HTTP_H */

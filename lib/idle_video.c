@@ -1,0 +1,215 @@
+/*
+ * idle_video.c: the idle-video endpoint and its four-step path priority.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "idle_video.h"
+#include "valid.h"
+#include "video.h"
+
+#define ROUTE_PREFIX	"/api/personas/"
+#define ROUTE_SUFFIX	"/idle-video"
+
+/* Columns of DB_IDLE_VIDEO_GET. */
+enum {
+	COL_USER_ID,
+	COL_EXPIRES,
+	COL_PERSONA_ID,
+	COL_VIDEO_URL,
+	COL_JOB_ID,
+	COL_JOB_STATUS,
+};
+
+int
+idle_video_route(const char *path, size_t len, char id[VALID_UUID_LEN + 1])
+{
+	const size_t	 pre = strlen(ROUTE_PREFIX), suf = strlen(ROUTE_SUFFIX);
+
+	if (len <= pre + suf || memcmp(path, ROUTE_PREFIX, pre) != 0 ||
+	    memcmp(path + len - suf, ROUTE_SUFFIX, suf) != 0 ||
+	    memchr(path + pre, '/', len - pre - suf) != NULL)
+		return 0;
+	return valid_uuid(path + pre, len - pre - suf, id) ? 1 : -1;
+}
+
+/* Sets the 200 answer of API.md. */
+static void
+idle_video_answer(struct http_response *resp, enum video_status status,
+    const char *url, const char *job_id, const char *source)
+{
+	json_object	*o = json_object_new_object();
+
+	if (o == NULL) {
+		http_error(resp, API_INTERNAL, "Out of memory.");
+		return;
+	}
+	json_object_object_add(o, "status",
+	    json_object_new_string(video_status_name(status)));
+	json_object_object_add(o, "videoUrl",
+	    url != NULL ? json_object_new_string(url) : NULL);
+	json_object_object_add(o, "jobId",
+	    job_id != NULL ? json_object_new_string(job_id) : NULL);
+	json_object_object_add(o, "source", json_object_new_string(source));
+	resp->source = source;
+	http_ok(resp, 200, o);
+}
+
+static void
+idle_video_not_found(struct http_response *resp)
+{
+	http_error(resp, API_NOT_FOUND, "No such persona.");
+}
+
+/*
+ * Steps 1 to 3: answers from the cache when it can, without PostgreSQL.
+ * Returns true when resp holds the answer.
+ */
+static bool
+idle_video_from_cache(struct app *app, const struct http_request *req,
+    struct http_response *resp, const unsigned char hash[AUTH_HASH_LEN],
+    const char *persona_id)
+{
+	struct cache_entry	 e;
+	const struct config	*cfg = app->cfg;
+
+	if ((cfg->cache_sessions || cfg->cache_urls) &&
+	    cache_lookup(app->cache, hash, persona_id, clock_unix_s(), &e)) {
+		if (!cfg->cache_sessions)
+			e.session = CACHE_SESSION_UNKNOWN;
+		if (e.session == CACHE_SESSION_EXPIRED) {
+			resp->source = "cache";
+			http_error(resp, API_UNAUTHORIZED,
+			    "The session has expired.");
+			return true;
+		}
+		/* Nothing about a persona before its owner is the caller. */
+		if (e.session == CACHE_SESSION_VALID && cfg->cache_urls) {
+			if (e.has_video) {
+				if (strcmp(e.video_owner, e.user_id) != 0) {
+					resp->source = "cache";
+					idle_video_not_found(resp);
+				} else
+					idle_video_answer(resp, VIDEO_COMPLETED,
+					    e.video_url, NULL, "cache");
+				return true;
+			}
+			if (e.has_job && video_job_active(e.job_status)) {
+				if (strcmp(e.job_owner, e.user_id) != 0) {
+					resp->source = "job";
+					idle_video_not_found(resp);
+				} else
+					idle_video_answer(resp,
+					    video_status_of(NULL, e.job_status),
+					    NULL, e.job_id, "job");
+				return true;
+			}
+		}
+	}
+	if (req->quick_check) {
+		/* Never PostgreSQL: what the cache does not know is unknown. */
+		idle_video_answer(resp, VIDEO_UNKNOWN, NULL, NULL,
+		    "quick-check");
+		return true;
+	}
+	return false;
+}
+
+/* Step 4: one query for the session, the owner and the video. */
+static void
+idle_video_from_db(struct app *app, struct http_response *resp,
+    const unsigned char hash[AUTH_HASH_LEN], const char *persona_id)
+{
+	const char *const values[] = { (const char *)hash, persona_id };
+	const int	 lengths[] = { AUTH_HASH_LEN, 0 };
+	const struct config *cfg = app->cfg;
+	PGresult	*res;
+	enum db_status	 st;
+	const char	*user, *url, *job_id, *job_status;
+	int64_t		 now = clock_unix_s();
+
+	resp->source = "db";
+	st = db_exec(app->db, DB_IDLE_VIDEO_GET, values, lengths, &res);
+	if (st != DB_OK) {
+		app_db_failed(resp, st);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		http_error(resp, API_UNAUTHORIZED,
+		    "The session is unknown or has expired.");
+		return;
+	}
+	user = PQgetvalue(res, 0, COL_USER_ID);
+	if (cfg->cache_sessions)
+		(void)cache_put_session(app->cache, hash, user,
+		    strtoll(PQgetvalue(res, 0, COL_EXPIRES), NULL, 10),
+		    now + cfg->session_ttl_s);
+	if (PQgetisnull(res, 0, COL_PERSONA_ID)) {
+		PQclear(res);
+		idle_video_not_found(resp);
+		return;
+	}
+	url = PQgetisnull(res, 0, COL_VIDEO_URL) ? NULL :
+	    PQgetvalue(res, 0, COL_VIDEO_URL);
+	job_id = PQgetisnull(res, 0, COL_JOB_ID) ? NULL :
+	    PQgetvalue(res, 0, COL_JOB_ID);
+	job_status = PQgetisnull(res, 0, COL_JOB_STATUS) ? NULL :
+	    PQgetvalue(res, 0, COL_JOB_STATUS);
+	if (cfg->cache_urls) {
+		if (url != NULL)
+			(void)cache_put_video(app->cache, persona_id, user,
+			    url, now);
+		else if (video_job_active(job_status))
+			(void)cache_put_job(app->cache, persona_id, user,
+			    job_id, job_status, now);
+	}
+	idle_video_answer(resp, video_status_of(url, job_status), url,
+	    video_job_active(job_status) ? job_id : NULL, "db");
+	PQclear(res);
+}
+
+static void
+idle_video_get(struct app *app, const struct http_request *req,
+    struct http_response *resp, const char *persona_id)
+{
+	unsigned char	 hash[AUTH_HASH_LEN];
+
+	if (!app_authenticate(req, resp, hash))
+		return;
+	if (!idle_video_from_cache(app, req, resp, hash, persona_id))
+		idle_video_from_db(app, resp, hash, persona_id);
+}
+
+void
+idle_video_handle(struct app *app, const struct http_request *req,
+    struct http_response *resp)
+{
+	char	 id[VALID_UUID_LEN + 1];
+	int	 route = idle_video_route(req->path, req->pathlen, id);
+
+	if (route == 0) {
+		http_error(resp, API_NOT_FOUND, "There is nothing here.");
+		return;
+	}
+	resp->route = "/api/personas/{id}/idle-video";
+	if (req->method != HTTP_GET && req->method != HTTP_POST) {
+		app_method_not_allowed(resp, "GET, POST");
+		return;
+	}
+	if (route < 0) {
+		unsigned char hash[AUTH_HASH_LEN];
+
+		/* Authentication first, even for a malformed id. */
+		if (app_authenticate(req, resp, hash))
+			http_error(resp, API_BAD_REQUEST,
+			    "The persona id must be a UUID.");
+		return;
+	}
+	if (req->method == HTTP_GET)
+		idle_video_get(app, req, resp, id);
+	else
+		http_error(resp, API_NOT_IMPLEMENTED,
+		    "Starting a generation is not available yet.");
+}

@@ -1,0 +1,48 @@
+/*
+ * log.h: one line per event on standard error.
+ *
+ * Under spawn-fcgi -n the worker's fd 2 is the worker log file, so writing
+ * to it directly (never through libfcgi's streams) keeps messages that
+ * happen outside a request. Every line is written with one write(2), so the
+ * lines of several workers appending to one file never interleave.
+ *
+ * Lines look like:
+ *   2026-11-26T15:04:05Z idle-video[1234] warn: db: connect: <reason>
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdint.h>
+
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR,
+	LOG__MAX
+};
+
+/* Sets the program name of every line (not copied: keep it alive). */
+void	log_init(const char *prog, enum log_level min);
+
+/* The level named by s ("debug", "info", "warn", "error"), or -1. */
+int	log_level_parse(const char *s);
+
+/* A line at the given level; the warn form appends strerror(errno). */
+void	log_msg(enum log_level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One access-log record: what a request did, for the laboratory too. */
+struct log_access {
+	const char	*route;		/* e.g. "GET /api/personas" */
+	int		 status;	/* HTTP status answered */
+	const char	*source;	/* cache, job, quick-check, db, or "-" */
+	unsigned	 queries;	/* PostgreSQL queries this request made */
+	int64_t		 micros;	/* time from accept to finish */
+};
+
+void	log_access(const struct log_access *);
+
+#endif /* LOG_H */

@@ -1,0 +1,259 @@
+/*
+ * worker.c: the accept loop, request reading and response writing.
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "clock.h"
+#include "log.h"
+#include "valid.h"
+#include "worker.h"
+
+static void
+worker_on_alarm(int sig)
+{
+	(void)sig;	/* only there to interrupt accept(2) */
+}
+
+/*
+ * Arms the idle timer while a connection is held: first when it reaches
+ * the idle timeout, then every second in case a signal fell just before
+ * accept(2) blocked. Disarms it otherwise.
+ */
+static void
+worker_arm_idle_timer(struct app *app)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	if (db_connected(app->db)) {
+		int64_t left = db_idle_left_us(app->db,
+		    app->cfg->pg_idle_timeout_s);
+
+		if (left < 1000)
+			left = 1000;
+		it.it_value.tv_sec = left / 1000000;
+		it.it_value.tv_usec = left % 1000000;
+		it.it_interval.tv_sec = 1;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+worker_disarm_idle_timer(void)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Reads exactly len body bytes into a new NUL-terminated buffer. */
+static char *
+worker_read_body(FCGX_Request *fr, size_t len)
+{
+	char	*buf = malloc(len + 1);
+	size_t	 got = 0;
+
+	if (buf == NULL)
+		return NULL;
+	while (got < len) {
+		int n = FCGX_GetStr(buf + got, (int)(len - got), fr->in);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != len) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Fills req from the FastCGI parameters, reading a POST body. Returns
+ * false with resp set when the request is refused before any handler.
+ */
+static bool
+worker_read_request(FCGX_Request *fr, struct http_request *req,
+    struct http_response *resp, char **body)
+{
+	const char	*uri, *q, *v;
+	long long	 clen = 0;
+
+	memset(req, 0, sizeof(*req));
+	*body = NULL;
+	req->method_name = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	if (req->method_name == NULL)
+		req->method_name = "";
+	req->method = strcmp(req->method_name, "GET") == 0 ? HTTP_GET :
+	    strcmp(req->method_name, "POST") == 0 ? HTTP_POST : HTTP_OTHER;
+	if ((uri = FCGX_GetParam("REQUEST_URI", fr->envp)) == NULL)
+		uri = "";
+	req->path = uri;
+	req->pathlen = (q = strchr(uri, '?')) != NULL ?
+	    (size_t)(q - uri) : strlen(uri);
+	req->query = (v = FCGX_GetParam("QUERY_STRING", fr->envp)) != NULL ?
+	    v : "";
+	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	v = FCGX_GetParam("HTTP_X_QUICK_CHECK", fr->envp);
+	req->quick_check = v != NULL && strcasecmp(v, "true") == 0;
+	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+	req->webhook_id = FCGX_GetParam("HTTP_WEBHOOK_ID", fr->envp);
+	req->webhook_timestamp = FCGX_GetParam("HTTP_WEBHOOK_TIMESTAMP",
+	    fr->envp);
+	req->webhook_signature = FCGX_GetParam("HTTP_WEBHOOK_SIGNATURE",
+	    fr->envp);
+
+	if ((v = FCGX_GetParam("CONTENT_LENGTH", fr->envp)) != NULL &&
+	    *v != '\0' && !valid_int(v, 0, LLONG_MAX, &clen)) {
+		http_error(resp, API_BAD_REQUEST, "Content-Length is malformed.");
+		return false;
+	}
+	if (clen > WORKER_BODY_MAX) {
+		http_error(resp, API_PAYLOAD_TOO_LARGE,
+		    "The request body is larger than 64 KiB.");
+		return false;
+	}
+	if (req->method == HTTP_POST) {
+		if ((*body = worker_read_body(fr, (size_t)clen)) == NULL) {
+			http_error(resp, API_BAD_REQUEST,
+			    "The request body is shorter than its length.");
+			return false;
+		}
+		req->body = *body;
+		req->bodylen = (size_t)clen;
+	}
+	return true;
+}
+
+static void
+worker_write_response(FCGX_Request *fr, const struct http_response *resp)
+{
+	const char	*body = "";
+	size_t		 len = 0;
+
+	if (resp->body != NULL)
+		body = json_object_to_json_string_length(resp->body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+	FCGX_FPrintF(fr->out, "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n",
+	    resp->status, http_reason(resp->status), len);
+	if (resp->retry_after > 0)
+		FCGX_FPrintF(fr->out, "Retry-After: %d\r\n", resp->retry_after);
+	if (resp->allow != NULL)
+		FCGX_FPrintF(fr->out, "Allow: %s\r\n", resp->allow);
+	FCGX_PutS("\r\n", fr->out);
+	FCGX_PutStr(body, (int)len, fr->out);
+}
+
+/* Answers one accepted request and logs it. */
+static void
+worker_serve(struct app *app, app_handler handler, FCGX_Request *fr)
+{
+	struct http_request	 req;
+	struct http_response	 resp;
+	unsigned long		 q0 = db_queries(app->db);
+	int64_t			 t0 = clock_mono_us();
+	char			*body = NULL, route[160];
+	struct log_access	 a;
+
+	http_response_init(&resp);
+	if (worker_read_request(fr, &req, &resp, &body))
+		handler(app, &req, &resp);
+	worker_write_response(fr, &resp);
+	FCGX_Finish_r(fr);
+
+	snprintf(route, sizeof(route), "%s %s", req.method_name, resp.route);
+	a.route = route;
+	a.status = resp.status;
+	a.source = resp.source;
+	a.queries = (unsigned)(db_queries(app->db) - q0);
+	a.micros = clock_mono_us() - t0;
+	log_access(&a);
+	http_response_free(&resp);
+	free(body);
+}
+
+int
+worker_main(const char *name, app_handler handler)
+{
+	struct config		 cfg;
+	struct app		 app;
+	struct sigaction	 sa;
+	FCGX_Request		 fr;
+	char			 err[256], appname[64];
+	int			 level, rc;
+
+	if (!config_load(&cfg, err, sizeof(err))) {
+		dprintf(STDERR_FILENO, "%s: configuration: %s\n", name, err);
+		return 1;
+	}
+	level = log_level_parse(cfg.log_level);
+	log_init(name, level < 0 ? LOG_INFO : (enum log_level)level);
+	if (getuid() == 0 || geteuid() == 0) {
+		log_warnx("refusing to run as root: start me with "
+		    "spawn-fcgi -u/-g (scripts/stack does)");
+		return 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: accept(2) must return */
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(appname, sizeof(appname), "%s:%ld", name, (long)getpid());
+	memset(&app, 0, sizeof(app));
+	app.cfg = &cfg;
+	app.db = db_new(cfg.database_url, appname, cfg.pg_connect_timeout_ms,
+	    cfg.pg_statement_timeout_ms);
+	app.cache = cache_open(cfg.cache_path, cfg.cache_busy_timeout_ms);
+	if (app.db == NULL || app.cache == NULL) {
+		log_warnx("out of memory at start-up");
+		return 1;
+	}
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_warnx("FCGX_Init failed");
+		return 1;
+	}
+	log_msg(LOG_INFO, "started (cache %s, urls %s, sessions %s)",
+	    cfg.cache_path, cfg.cache_urls ? "on" : "off",
+	    cfg.cache_sessions ? "on" : "off");
+
+	for (;;) {
+		worker_arm_idle_timer(&app);
+		rc = FCGX_Accept_r(&fr);
+		worker_disarm_idle_timer();
+		if (rc == -EINTR) {
+			db_close_idle(app.db, cfg.pg_idle_timeout_s);
+			continue;
+		}
+		if (rc < 0)
+			break;
+		worker_serve(&app, handler, &fr);
+	}
+	log_msg(LOG_INFO, "stopping (accept returned %d)", rc);
+	FCGX_Free(&fr, 1);
+	db_free(app.db);
+	cache_close(app.cache);
+	return 0;
+}

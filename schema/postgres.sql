@@ -1,0 +1,84 @@
+-- PostgreSQL schema of fcgi-pool-lab, version 1.
+--
+-- Applied by scripts/stack as the cluster's superuser, idempotently: every
+-- statement may run again on an installed database and changes nothing.
+-- The workers connect as the unprivileged role "app" (created here): a
+-- superuser would take the reserved connection slots and hide exhaustion.
+
+BEGIN;
+
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;	-- gen_random_bytes() for seed tokens
+
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app') THEN
+		CREATE ROLE app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+	END IF;
+END
+$$;
+-- Server-side bounds, in addition to the client-side deadlines of lib/db.c.
+-- Set on the role, not in the startup packet, so that they also hold behind
+-- PgBouncer (which refuses unknown startup parameters).
+ALTER ROLE app SET statement_timeout = '5s';
+ALTER ROLE app SET idle_in_transaction_session_timeout = '10s';
+
+CREATE TABLE IF NOT EXISTS schema_version (
+	version		integer PRIMARY KEY,
+	applied_at	timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS users (
+	id		uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	name		text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+	created_at	timestamptz NOT NULL DEFAULT now()
+);
+
+-- Only a SHA-256 hash of each session token is stored.
+CREATE TABLE IF NOT EXISTS sessions (
+	token_hash	bytea PRIMARY KEY CHECK (length(token_hash) = 32),
+	user_id		uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	expires_at	timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+
+CREATE TABLE IF NOT EXISTS personas (
+	id		uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	user_id		uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	name		text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+	created_at	timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- Keyset pagination of one user's personas in creation order.
+CREATE INDEX IF NOT EXISTS personas_user_order ON personas (user_id, created_at, id);
+
+-- Generation jobs at the video provider, one prediction each.
+CREATE TABLE IF NOT EXISTS jobs (
+	id		uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	persona_id	uuid NOT NULL REFERENCES personas (id) ON DELETE CASCADE,
+	prediction_id	text UNIQUE,
+	status		text NOT NULL CHECK (status IN
+			    ('starting', 'processing', 'succeeded', 'failed', 'canceled')),
+	error		text,
+	created_at	timestamptz NOT NULL DEFAULT clock_timestamp(),
+	updated_at	timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- One active job per persona, whichever worker inserts it.
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_active ON jobs (persona_id)
+	WHERE status IN ('starting', 'processing');
+CREATE INDEX IF NOT EXISTS jobs_persona_latest ON jobs (persona_id, created_at DESC);
+
+-- Completed idle videos; the URL is ours and permanent.
+CREATE TABLE IF NOT EXISTS idle_videos (
+	persona_id	uuid PRIMARY KEY REFERENCES personas (id) ON DELETE CASCADE,
+	video_url	text NOT NULL,
+	job_id		uuid REFERENCES jobs (id) ON DELETE SET NULL,
+	created_at	timestamptz NOT NULL DEFAULT now()
+);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON users, sessions, personas, jobs, idle_videos TO app;
+GRANT SELECT ON schema_version TO app;
+
+INSERT INTO schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
+
+COMMIT;
