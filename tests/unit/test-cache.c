@@ -1,0 +1,214 @@
+/*
+ * Unit tests of lib/cache.c against real SQLite files in a temporary
+ * folder: lookups, expiry, two handles on one file, transactions, and
+ * repair of a broken or removed file.
+ */
+#include <sys/stat.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cache.h"
+#include "log.h"
+
+#define USER_A	"aaaaaaaa-0000-4000-8000-000000000001"
+#define USER_B	"bbbbbbbb-0000-4000-8000-000000000002"
+#define PERSONA	"cccccccc-0000-4000-8000-000000000003"
+
+struct fixture {
+	char	 dir[64];
+	char	 path[128];
+};
+
+static unsigned char hash_a[AUTH_HASH_LEN] = { 1, 2, 3 };
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/fpl-cache-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/cache.sqlite", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void
+test_cache_session_states(void **state)
+{
+	struct fixture *f = *state;
+	struct cache *c = cache_open(f->path, 1000);
+	struct cache_entry e;
+	int64_t now = 1000000;
+
+	assert_non_null(c);
+	assert_true(cache_lookup(c, hash_a, PERSONA, now, &e));
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	assert_false(e.has_video);
+
+	assert_true(cache_put_session(c, hash_a, USER_A, now + 100, now + 10));
+	assert_true(cache_lookup(c, hash_a, NULL, now, &e));
+	assert_int_equal(e.session, CACHE_SESSION_VALID);
+	assert_string_equal(e.user_id, USER_A);
+	/* The copy is too old: unknown, not expired. */
+	assert_true(cache_lookup(c, hash_a, NULL, now + 10, &e));
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	/* The session itself has expired. */
+	assert_true(cache_lookup(c, hash_a, NULL, now + 100, &e));
+	assert_int_equal(e.session, CACHE_SESSION_EXPIRED);
+	/* cached_until never outlives the session. */
+	assert_true(cache_put_session(c, hash_a, USER_A, now + 5, now + 60));
+	assert_true(cache_lookup(c, hash_a, NULL, now + 5, &e));
+	assert_int_equal(e.session, CACHE_SESSION_EXPIRED);
+	cache_close(c);
+}
+
+static void
+test_cache_video_and_job_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct cache *w1 = cache_open(f->path, 1000);
+	struct cache *w2 = cache_open(f->path, 1000);
+	struct cache_entry e;
+
+	assert_true(cache_put_job(w1, PERSONA, USER_B, "dddddddd-0000-4000-8000-000000000004",
+	    "processing", 5));
+	assert_true(cache_lookup(w2, hash_a, PERSONA, 5, &e));
+	assert_true(e.has_job);
+	assert_string_equal(e.job_owner, USER_B);
+	assert_string_equal(e.job_status, "processing");
+
+	assert_true(cache_put_video(w1, PERSONA, USER_B, "/media/idle/x.mp4", 6));
+	assert_true(cache_del_job(w1, PERSONA));
+	assert_true(cache_lookup(w2, hash_a, PERSONA, 6, &e));
+	assert_true(e.has_video);
+	assert_false(e.has_job);
+	assert_string_equal(e.video_owner, USER_B);
+	assert_string_equal(e.video_url, "/media/idle/x.mp4");
+	cache_close(w1);
+	cache_close(w2);
+}
+
+static void
+test_cache_transaction_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct cache *c = cache_open(f->path, 1000);
+	struct cache_entry e;
+
+	assert_true(cache_begin(c));
+	assert_true(cache_put_video(c, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_false(cache_end(c, false));
+	assert_true(cache_lookup(c, hash_a, PERSONA, 1, &e));
+	assert_false(e.has_video);
+	assert_true(cache_begin(c));
+	assert_true(cache_put_video(c, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_end(c, true));
+	assert_true(cache_lookup(c, hash_a, PERSONA, 1, &e));
+	assert_true(e.has_video);
+	cache_close(c);
+}
+
+static void
+test_cache_broken_file_is_recreated(void **state)
+{
+	struct fixture *f = *state;
+	struct cache *c;
+	struct cache_entry e;
+	FILE *fp = fopen(f->path, "w");
+	char cmd[256];
+
+	assert_non_null(fp);
+	for (int i = 0; i < 4096; i++)
+		fputs("this is not a database ", fp);
+	fclose(fp);
+	log_init("test-cache", LOG_ERROR);	/* the warnings are expected */
+	c = cache_open(f->path, 1000);
+	assert_true(cache_usable(c));
+	assert_true(cache_put_video(c, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_lookup(c, hash_a, PERSONA, 1, &e));
+	assert_true(e.has_video);
+	cache_close(c);
+	/* The broken file was set aside, not deleted. */
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q 'cache.sqlite.broken-'",
+	    f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_cache_removed_file_is_recreated(void **state)
+{
+	struct fixture *f = *state;
+	struct cache *c = cache_open(f->path, 1000);
+	struct cache_entry e;
+	struct stat sb;
+	char p[160];
+
+	assert_true(cache_put_video(c, PERSONA, USER_A, "/media/a.mp4", 1));
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	sleep(1);	/* the file is re-checked at most once a second */
+	usleep(100000);
+	log_init("test-cache", LOG_ERROR);
+	assert_true(cache_lookup(c, hash_a, PERSONA, 1, &e));
+	assert_false(e.has_video);		/* a fresh, empty cache */
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_true(cache_put_video(c, PERSONA, USER_A, "/media/a.mp4", 1));
+	cache_close(c);
+}
+
+static void
+test_cache_unopenable_path_degrades(void **state)
+{
+	struct cache *c = cache_open("/nonexistent-dir/x/cache.sqlite", 100);
+	struct cache_entry e;
+
+	(void)state;
+	log_init("test-cache", LOG_ERROR);
+	assert_non_null(c);
+	assert_false(cache_usable(c));
+	assert_false(cache_lookup(c, hash_a, PERSONA, 1, &e));
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	assert_false(cache_put_video(c, PERSONA, USER_A, "/m.mp4", 1));
+	cache_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cache_session_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_video_and_job_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_transaction_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_broken_file_is_recreated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_removed_file_is_recreated, setup, teardown),
+		cmocka_unit_test(test_cache_unopenable_path_degrades),
+	};
+	return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
+}
