@@ -1,0 +1,102 @@
+// Failure paths against the real stack: PostgreSQL stopped, workers killed,
+// workers restarted, the cache file removed, idle connections closed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ROOT, api, idleVideo, seed, stack, appQueryCount, resetQueryCount, appConnections, workerPids, until, sleep,
+} from './lib.mjs';
+
+let u;
+
+before(async () => {
+  u = seed(1, 13, 5).users[0];
+  assert.equal((await api('/api/personas', { token: u.token })).status, 200);	// warms the cache
+});
+
+after(async () => {
+  await stack('pg-start');	// leave the stack whole for the next suite
+});
+
+test('with PostgreSQL stopped, cached videos answer and the rest is a quick 503', async () => {
+  await stack('pg-stop');
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await api(idleVideo(u.personas[i]), { token: u.token });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.source, 'cache');
+      assert.equal(r.body.status, 'completed');
+    }
+    const quick = await api(idleVideo(u.personas[9]), { token: u.token, quick: true });
+    assert.equal(quick.status, 200);
+    assert.equal(quick.body.source, 'quick-check');
+    for (const p of ['/api/personas', idleVideo(u.personas[9])]) {
+      const r = await api(p, { token: u.token });
+      assert.equal(r.status, 503, p);
+      assert.equal(r.body.error, 'db_unavailable');
+      assert.equal(r.headers.get('retry-after'), '1');
+      assert.ok(r.ms < 2500, `answered in ${r.ms.toFixed(0)} ms, within the connect timeout`);
+    }
+  } finally {
+    await stack('pg-start');
+  }
+  // The next request reconnects.
+  const r = await api(idleVideo(u.personas[9]), { token: u.token });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.source, 'db');
+});
+
+test('a killed worker is back within a second and nothing fails for long', async () => {
+  const pids = workerPids('idle-video');
+  assert.ok(pids.length >= 1);
+  const victim = pids[0];
+  process.kill(victim, 'SIGKILL');
+  const back = await until(() => {
+    const now = workerPids('idle-video');
+    return now.length === pids.length && !now.includes(victim) ? now : null;
+  }, 1000, 20);
+  assert.ok(back, `respawned within 1 s (have ${workerPids('idle-video')})`);
+  const results = await Promise.all(u.personas.map((id) => api(idleVideo(id), { token: u.token, quick: true })));
+  assert.deepEqual(results.map((r) => r.status), Array(13).fill(200));
+});
+
+test('restarting every worker keeps the cache', async () => {
+  await stack('restart-workers');
+  await resetQueryCount();
+  const r = await api(idleVideo(u.personas[0]), { token: u.token, quick: true });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.source, 'cache');
+  assert.equal(await appQueryCount(), 0);
+});
+
+test('a removed cache file is recreated and PostgreSQL answers meanwhile', async () => {
+  const file = path.join(ROOT, 'var/cache/cache.sqlite');
+  for (const sfx of ['', '-wal', '-shm']) rmSync(file + sfx, { force: true });
+  await sleep(1100);	// workers re-check the file at most once a second
+  const first = await Promise.all(u.personas.slice(0, 5).map((id) => api(idleVideo(id), { token: u.token })));
+  for (const r of first) {
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, 'completed');
+  }
+  assert.ok(existsSync(file), 'the cache file exists again');
+  const r = await api(idleVideo(u.personas[0]), { token: u.token });
+  assert.equal(r.body.source, 'cache');
+});
+
+test('an idle connection is closed after PG_IDLE_TIMEOUT_S, even in accept', async () => {
+  process.env.PG_IDLE_TIMEOUT_S = '1';
+  try {
+    await stack('restart-workers');
+    await api('/api/personas', { token: u.token });
+    const during = await appConnections();
+    assert.ok(during.some(([, n]) => n.startsWith('personas:')), 'the list opened a connection');
+    const gone = await until(async () => !(await appConnections()).some(([, n]) => n.startsWith('personas:')), 4000, 200);
+    assert.ok(gone, 'closed by the idle timeout');
+    // And the next request simply reconnects.
+    assert.equal((await api('/api/personas', { token: u.token })).status, 200);
+  } finally {
+    delete process.env.PG_IDLE_TIMEOUT_S;
+    await stack('restart-workers');
+  }
+});

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Integration tests against the real stack, with the plain build's workers.
+exec tests/integration/suite build/bin

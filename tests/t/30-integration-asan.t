@@ -1,0 +1,3 @@
+#!/bin/sh
+# The same integration tests, with ASan+UBSan workers.
+exec tests/integration/suite build/asan/bin
