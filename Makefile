@@ -11,13 +11,13 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS      = fcgi libpq json-c sqlite3 libcrypto
+PKGS      = fcgi libpq json-c sqlite3 libcrypto libcurl
 OPTFLAGS ?= -O2 -g
 WARNINGS  = -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
             -Wwrite-strings -Wshadow -Wformat=2 -Wno-format-nonliteral
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-                echo -lfcgi -lpq -ljson-c -lsqlite3 -lcrypto)
+                echo -lfcgi -lpq -ljson-c -lsqlite3 -lcrypto -lcurl)
 CPPFLAGS += -Ilib -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS)

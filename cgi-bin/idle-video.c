@@ -5,7 +5,7 @@
 #include "worker.h"
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	return worker_main("idle-video", idle_video_handle);
+	return worker_main(argc, argv, "idle-video", idle_video_handle, NULL);
 }

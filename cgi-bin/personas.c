@@ -6,7 +6,7 @@
 #include "worker.h"
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	return worker_main("personas", personas_handle);
+	return worker_main(argc, argv, "personas", personas_handle, NULL);
 }

@@ -2,11 +2,13 @@
  * video-complete: FastCGI worker for POST /api/video-complete, the video
  * provider's webhook.
  */
+#include "generation.h"
 #include "video_complete.h"
 #include "worker.h"
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	return worker_main("video-complete", video_complete_handle);
+	return worker_main(argc, argv, "video-complete", video_complete_handle,
+	    generation_drain);
 }

@@ -11,17 +11,26 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "provider.h"
 
 /* One worker's state, alive for the life of the process. */
 struct app {
 	const struct config	*cfg;
 	struct db		*db;	/* at most one PostgreSQL connection */
 	struct cache		*cache;	/* the shared SQLite file */
+	struct provider		*provider; /* the video provider's client */
 };
 
 /* A handler answers one request; it never fails to fill resp. */
 typedef void (*app_handler)(struct app *, const struct http_request *,
     struct http_response *);
+
+/*
+ * Background work, run after a response is finished and when the worker
+ * wakes up idle. Returns the seconds until it wants to run again, 0 for
+ * "only after the next request".
+ */
+typedef int (*app_task)(struct app *);
 
 /*
  * Hashes the bearer token of req into hash. Answers 401 into resp and

@@ -18,7 +18,7 @@
 /* schema/cache.sql, compiled in by the Makefile. */
 extern const char cache_schema_sql[];
 
-#define CACHE_SCHEMA_VERSION	1
+#define CACHE_SCHEMA_VERSION	2
 #define CACHE_RECHECK_US	1000000	/* stat the file at most once a second */
 
 enum cache_stmt {
@@ -27,6 +27,15 @@ enum cache_stmt {
 	CACHE_PUT_VIDEO,
 	CACHE_PUT_JOB,
 	CACHE_DEL_JOB,
+	CACHE_JOB_BY_PREDICTION,
+	CACHE_OUTBOX_ADD,
+	CACHE_OUTBOX_NEXT,
+	CACHE_OUTBOX_LATER,
+	CACHE_OUTBOX_DONE,
+	CACHE_OUTBOX_PURGE,
+	CACHE_OUTBOX_PENDING,
+	CACHE_SYNC_FULL,
+	CACHE_SYNC_NORMAL,
 	CACHE_BEGIN,
 	CACHE_COMMIT,
 	CACHE_ROLLBACK,
@@ -36,7 +45,8 @@ enum cache_stmt {
 static const char *const cache_sql[CACHE_STMT__MAX] = {
 	/* CACHE_LOOKUP: always exactly one row. */
 	"SELECT s.user_id, s.expires_at, s.cached_until,"
-	"       v.user_id, v.video_url, j.user_id, j.job_id, j.status"
+	"       v.user_id, v.video_url, j.user_id, j.job_id, j.status,"
+	"       j.prediction_id, j.updated_at"
 	"  FROM (SELECT 1)"
 	"  LEFT JOIN sessions s ON s.token_hash = ?1"
 	"  LEFT JOIN videos v ON v.persona_id = ?2"
@@ -53,12 +63,36 @@ static const char *const cache_sql[CACHE_STMT__MAX] = {
 	" cached_at = excluded.cached_at"
 	" WHERE videos.video_url IS NOT excluded.video_url",
 	/* CACHE_PUT_JOB */
-	"INSERT INTO jobs (persona_id, user_id, job_id, status, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (persona_id) DO UPDATE SET"
+	"INSERT INTO jobs (persona_id, user_id, job_id, prediction_id, status,"
+	" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	" ON CONFLICT (persona_id) DO UPDATE SET"
 	" user_id = excluded.user_id, job_id = excluded.job_id,"
+	" prediction_id = coalesce(excluded.prediction_id, jobs.prediction_id),"
 	" status = excluded.status, updated_at = excluded.updated_at",
 	/* CACHE_DEL_JOB */
 	"DELETE FROM jobs WHERE persona_id = ?1",
+	/* CACHE_JOB_BY_PREDICTION */
+	"SELECT persona_id, user_id, job_id FROM jobs WHERE prediction_id = ?1",
+	/* CACHE_OUTBOX_ADD: a repeated webhook-id changes nothing. */
+	"INSERT INTO outbox (webhook_id, prediction_id, status, output_url,"
+	" error, received_at, next_try_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+	" ON CONFLICT (webhook_id) DO NOTHING",
+	/* CACHE_OUTBOX_NEXT */
+	"SELECT webhook_id, prediction_id, status, output_url, error,"
+	"       video_url, attempts, received_at"
+	"  FROM outbox WHERE done_at IS NULL AND next_try_at <= ?1"
+	" ORDER BY received_at, webhook_id LIMIT 1",
+	/* CACHE_OUTBOX_LATER: also the claim, with a lease as next try. */
+	"UPDATE outbox SET attempts = attempts + ?3, next_try_at = ?2,"
+	" video_url = coalesce(?4, video_url) WHERE webhook_id = ?1",
+	/* CACHE_OUTBOX_DONE */
+	"UPDATE outbox SET done_at = ?2 WHERE webhook_id = ?1",
+	/* CACHE_OUTBOX_PURGE */
+	"DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < ?1",
+	/* CACHE_OUTBOX_PENDING */
+	"SELECT count(*), min(next_try_at) FROM outbox WHERE done_at IS NULL",
+	"PRAGMA synchronous=FULL",
+	"PRAGMA synchronous=NORMAL",
 	"BEGIN IMMEDIATE",
 	"COMMIT",
 	"ROLLBACK",
@@ -329,6 +363,9 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
 			    sizeof(out->job_id));
 			cache_copy_text(st, 7, out->job_status,
 			    sizeof(out->job_status));
+			cache_copy_text(st, 8, out->job_prediction,
+			    sizeof(out->job_prediction));
+			out->job_updated_at = sqlite3_column_int64(st, 9);
 			out->has_job = true;
 		}
 	}
@@ -392,7 +429,8 @@ cache_put_video(struct cache *c, const char *persona_id, const char *user_id,
 
 bool
 cache_put_job(struct cache *c, const char *persona_id, const char *user_id,
-    const char *job_id, const char *status, int64_t now)
+    const char *job_id, const char *prediction_id, const char *status,
+    int64_t now)
 {
 	sqlite3_stmt	*st;
 
@@ -402,8 +440,10 @@ cache_put_job(struct cache *c, const char *persona_id, const char *user_id,
 	sqlite3_bind_text(st, 1, persona_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, job_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
+	if (prediction_id != NULL)
+		sqlite3_bind_text(st, 4, prediction_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
 	return cache_write(c, CACHE_PUT_JOB, "put job");
 }
 
@@ -439,4 +479,157 @@ cache_end(struct cache *c, bool ok)
 		(void)cache_write(c, CACHE_ROLLBACK, "rollback");
 	c->in_tx = false;
 	return done && ok;
+}
+
+/*
+ * The outbox.
+ */
+
+bool
+cache_job_by_prediction(struct cache *c, const char *prediction_id,
+    char persona_id[VALID_UUID_LEN + 1], char user_id[VALID_UUID_LEN + 1],
+    char job_id[VALID_UUID_LEN + 1])
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_JOB_BY_PREDICTION];
+	sqlite3_bind_text(st, 1, prediction_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cache_copy_text(st, 0, persona_id, VALID_UUID_LEN + 1);
+		cache_copy_text(st, 1, user_id, VALID_UUID_LEN + 1);
+		cache_copy_text(st, 2, job_id, VALID_UUID_LEN + 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		cache_failed(c, "job by prediction", rc);
+	return rc == SQLITE_ROW && persona_id[0] != '\0' && user_id[0] != '\0';
+}
+
+int
+cache_outbox_add(struct cache *c, const char *webhook_id,
+    const char *prediction_id, const char *status, const char *output_url,
+    const char *error, int64_t now)
+{
+	sqlite3_stmt	*st;
+	bool		 ok;
+
+	if (!cache_ready(c))
+		return -1;
+	/* Durable before the provider hears "accepted": fsync this commit. */
+	if (!cache_write(c, CACHE_SYNC_FULL, "synchronous full"))
+		return -1;
+	st = c->st[CACHE_OUTBOX_ADD];
+	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, prediction_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+	if (output_url != NULL && *output_url != '\0')
+		sqlite3_bind_text(st, 4, output_url, -1, SQLITE_STATIC);
+	if (error != NULL && *error != '\0')
+		sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	ok = cache_write(c, CACHE_OUTBOX_ADD, "outbox add");
+	if (c->db != NULL)
+		(void)cache_write(c, CACHE_SYNC_NORMAL, "synchronous normal");
+	if (!ok)
+		return -1;
+	return sqlite3_changes(c->db) > 0 ? 1 : 0;
+}
+
+bool
+cache_outbox_claim(struct cache *c, int64_t now, int lease_s,
+    struct outbox_event *ev)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+	bool		 found = false;
+
+	if (!cache_begin(c))
+		return false;
+	st = c->st[CACHE_OUTBOX_NEXT];
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(ev, 0, sizeof(*ev));
+		cache_copy_text(st, 0, ev->webhook_id, sizeof(ev->webhook_id));
+		cache_copy_text(st, 1, ev->prediction_id,
+		    sizeof(ev->prediction_id));
+		cache_copy_text(st, 2, ev->status, sizeof(ev->status));
+		cache_copy_text(st, 3, ev->output_url, sizeof(ev->output_url));
+		cache_copy_text(st, 4, ev->error, sizeof(ev->error));
+		cache_copy_text(st, 5, ev->video_url, sizeof(ev->video_url));
+		ev->attempts = sqlite3_column_int(st, 6);
+		ev->received_at = sqlite3_column_int64(st, 7);
+		found = true;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		cache_failed(c, "outbox next", rc);
+		(void)cache_end(c, false);
+		return false;
+	}
+	if (found) {
+		st = c->st[CACHE_OUTBOX_LATER];
+		sqlite3_bind_text(st, 1, ev->webhook_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now + lease_s);
+		sqlite3_bind_int(st, 3, 1);
+		found = cache_write(c, CACHE_OUTBOX_LATER, "outbox claim");
+	}
+	return cache_end(c, found) && found;
+}
+
+bool
+cache_outbox_later(struct cache *c, const char *webhook_id,
+    int64_t next_try_at, const char *video_url)
+{
+	sqlite3_stmt	*st;
+
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_OUTBOX_LATER];
+	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, next_try_at);
+	sqlite3_bind_int(st, 3, 0);
+	if (video_url != NULL && *video_url != '\0')
+		sqlite3_bind_text(st, 4, video_url, -1, SQLITE_STATIC);
+	return cache_write(c, CACHE_OUTBOX_LATER, "outbox later");
+}
+
+bool
+cache_outbox_done(struct cache *c, const char *webhook_id, int64_t now)
+{
+	sqlite3_stmt	*st;
+
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_OUTBOX_DONE];
+	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (!cache_write(c, CACHE_OUTBOX_DONE, "outbox done"))
+		return false;
+	st = c->st[CACHE_OUTBOX_PURGE];
+	sqlite3_bind_int64(st, 1, now - 86400);
+	return cache_write(c, CACHE_OUTBOX_PURGE, "outbox purge");
+}
+
+int
+cache_outbox_pending(struct cache *c, int64_t *next_try_at)
+{
+	sqlite3_stmt	*st;
+	int		 rc, n = -1;
+
+	if (!cache_ready(c))
+		return -1;
+	st = c->st[CACHE_OUTBOX_PENDING];
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int(st, 0);
+		*next_try_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		cache_failed(c, "outbox pending", rc);
+	return n;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "prediction.h"
 #include "valid.h"
 
 #define CACHE_URL_MAX		2048	/* longer URLs are not cached */
@@ -40,6 +41,20 @@ struct cache_entry {
 	char	job_owner[VALID_UUID_LEN + 1];
 	char	job_id[VALID_UUID_LEN + 1];
 	char	job_status[CACHE_STATUS_MAX];
+	char	job_prediction[PREDICTION_ID_MAX];	/* "" if none yet */
+	int64_t	job_updated_at;				/* unix seconds */
+};
+
+/* One webhook delivery waiting in the outbox. */
+struct outbox_event {
+	char	webhook_id[PREDICTION_ID_MAX];
+	char	prediction_id[PREDICTION_ID_MAX];
+	char	status[32];
+	char	output_url[PREDICTION_URL_MAX];
+	char	error[PREDICTION_ERROR_MAX];
+	char	video_url[CACHE_URL_MAX];	/* our copy, "" until made */
+	int	attempts;			/* claims so far, this one too */
+	int64_t	received_at;
 };
 
 struct cache;
@@ -66,8 +81,8 @@ bool	cache_put_session(struct cache *, const unsigned char hash[AUTH_HASH_LEN],
 bool	cache_put_video(struct cache *, const char *persona_id,
 	    const char *user_id, const char *url, int64_t now);
 bool	cache_put_job(struct cache *, const char *persona_id,
-	    const char *user_id, const char *job_id, const char *status,
-	    int64_t now);
+	    const char *user_id, const char *job_id, const char *prediction_id,
+	    const char *status, int64_t now);
 bool	cache_del_job(struct cache *, const char *persona_id);
 
 /*
@@ -77,6 +92,37 @@ bool	cache_del_job(struct cache *, const char *persona_id);
  */
 bool	cache_begin(struct cache *);
 bool	cache_end(struct cache *, bool ok);
+
+/* The persona, owner and job of an active job by its prediction id. */
+bool	cache_job_by_prediction(struct cache *, const char *prediction_id,
+	    char persona_id[VALID_UUID_LEN + 1], char user_id[VALID_UUID_LEN + 1],
+	    char job_id[VALID_UUID_LEN + 1]);
+
+/*
+ * The outbox of webhook deliveries. cache_outbox_add() commits with
+ * synchronous=FULL (fsynced) and returns 1 when stored, 0 for a repeated
+ * webhook-id, -1 when the cache cannot take it.
+ */
+int	cache_outbox_add(struct cache *, const char *webhook_id,
+	    const char *prediction_id, const char *status,
+	    const char *output_url, const char *error, int64_t now);
+
+/*
+ * Claims the oldest due event (BEGIN IMMEDIATE: one worker only) by
+ * moving its next try lease_s ahead. False when none is due.
+ */
+bool	cache_outbox_claim(struct cache *, int64_t now, int lease_s,
+	    struct outbox_event *);
+
+/* Puts a claimed event back for next_try_at, remembering our video copy. */
+bool	cache_outbox_later(struct cache *, const char *webhook_id,
+	    int64_t next_try_at, const char *video_url);
+
+/* Marks an event applied (kept a day for de-duplication, then purged). */
+bool	cache_outbox_done(struct cache *, const char *webhook_id, int64_t now);
+
+/* Events not done yet (-1 if the cache cannot say), and the earliest due. */
+int	cache_outbox_pending(struct cache *, int64_t *next_try_at);
 
 /* True while a usable database is open (for tests and logs). */
 bool	cache_usable(struct cache *);

@@ -14,6 +14,7 @@ enum config_type {
 	CONFIG_STR,
 	CONFIG_INT,
 	CONFIG_BOOL,
+	CONFIG_LONG,
 };
 
 struct config_entry {
@@ -47,6 +48,11 @@ static const struct config_entry config_table[] = {
 	{ "WEBHOOK_SECRET", CONFIG_STR, OFF(webhook_secret), "", 0, 0 },
 	{ "PROVIDER_URL", CONFIG_STR, OFF(provider_url), "http://127.0.0.1:8089", 0, 0 },
 	{ "PROVIDER_TOKEN", CONFIG_STR, OFF(provider_token), "", 0, 0 },
+	{ "PROVIDER_TIMEOUT_MS", CONFIG_INT, OFF(provider_timeout_ms),
+	  "5000", 100, 120000 },
+	{ "RECONCILE_AFTER_S", CONFIG_INT, OFF(reconcile_after_s), "90", 1, 86400 },
+	{ "VIDEO_MAX_BYTES", CONFIG_LONG, OFF(video_max_bytes), "52428800",
+	  1024, 1L << 32 },
 };
 
 bool
@@ -72,6 +78,14 @@ config_load(struct config *cfg, char *err, size_t errsz)
 				return false;
 			}
 			*(int *)(void *)field = (int)n;
+			break;
+		case CONFIG_LONG:
+			if (!valid_int(v, e->min, e->max, &n)) {
+				snprintf(err, errsz, "%s: not an integer in "
+				    "%ld..%ld: %s", e->name, e->min, e->max, v);
+				return false;
+			}
+			*(long *)(void *)field = (long)n;
 			break;
 		case CONFIG_BOOL:
 			if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)

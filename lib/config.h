@@ -27,6 +27,9 @@ struct config {
 	const char	*webhook_secret;	/* whsec_... */
 	const char	*provider_url;		/* predictions API */
 	const char	*provider_token;	/* its bearer token */
+	int		 provider_timeout_ms;	/* bound on one provider call */
+	int		 reconcile_after_s;	/* ask the provider after this */
+	long		 video_max_bytes;	/* bound on a copied video */
 };
 
 /*

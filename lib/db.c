@@ -16,7 +16,7 @@ struct db_stmt_def {
 	const char	*name;		/* for logs */
 	const char	*sql;
 	int		 nparams;
-	int		 formats[4];	/* 1 = binary parameter */
+	int		 formats[5];	/* 1 = binary parameter */
 	bool		 idempotent;	/* may be retried on a stale connection */
 };
 
@@ -48,16 +48,63 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    3, { 1, 0, 0 }, true },
 	[DB_IDLE_VIDEO_GET] = { "idle_video_get",
 	    "SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,"
-	    "       p.id, v.video_url, j.id, j.status"
+	    "       p.id, v.video_url, j.id, j.status, j.prediction_id,"
+	    "       floor(extract(epoch FROM j.updated_at))::bigint"
 	    "  FROM sessions s"
 	    "  LEFT JOIN personas p ON p.id = $2::uuid AND p.user_id = s.user_id"
 	    "  LEFT JOIN idle_videos v ON v.persona_id = p.id"
 	    "  LEFT JOIN LATERAL ("
-	    "       SELECT jj.id, jj.status FROM jobs jj"
+	    "       SELECT jj.id, jj.status, jj.prediction_id, jj.updated_at"
+	    "         FROM jobs jj"
 	    "        WHERE jj.persona_id = p.id"
 	    "        ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL"
 	    " WHERE s.token_hash = $1 AND s.expires_at > now()",
 	    2, { 1, 0 }, true },
+	/* The partial unique index keeps one active job per persona, across
+	 * workers: a second insert returns no row. */
+	[DB_JOB_CREATE] = { "job_create",
+	    "INSERT INTO jobs (persona_id, status) VALUES ($1::uuid, 'starting')"
+	    " ON CONFLICT (persona_id) WHERE status IN ('starting', 'processing')"
+	    " DO NOTHING RETURNING id",
+	    1, { 0 }, false },
+	[DB_JOB_SET_PREDICTION] = { "job_set_prediction",
+	    "UPDATE jobs SET prediction_id = $2, updated_at = clock_timestamp()"
+	    " WHERE id = $1::uuid",
+	    2, { 0, 0 }, false },
+	[DB_JOB_FAIL] = { "job_fail",
+	    "UPDATE jobs SET status = 'failed', error = $2,"
+	    "       updated_at = clock_timestamp()"
+	    " WHERE id = $1::uuid AND status IN ('starting', 'processing')",
+	    2, { 0, 0 }, false },
+	[DB_JOB_BY_PREDICTION] = { "job_by_prediction",
+	    "SELECT j.persona_id, p.user_id, j.id FROM jobs j"
+	    "  JOIN personas p ON p.id = j.persona_id"
+	    " WHERE j.prediction_id = $1",
+	    1, { 0 }, true },
+	/*
+	 * One provider event, applied once: only an active job moves, never
+	 * backwards (processing never returns to starting), and a success
+	 * stores the video at most once per persona. Returns whether the
+	 * prediction is known and how many rows moved.
+	 */
+	[DB_EVENT_APPLY] = { "event_apply",
+	    "WITH j AS ("
+	    "  UPDATE jobs SET status = $2, error = $3, prediction_id = $1,"
+	    "         updated_at = clock_timestamp()"
+	    "   WHERE (prediction_id = $1 OR"
+	    "          (id = $5::uuid AND prediction_id IS NULL))"
+	    "     AND status IN ('starting', 'processing')"
+	    "     AND NOT (status = 'processing' AND $2 = 'starting')"
+	    "     AND ($2 <> 'succeeded' OR $4::text IS NOT NULL)"
+	    "  RETURNING id, persona_id),"
+	    " v AS ("
+	    "  INSERT INTO idle_videos (persona_id, video_url, job_id)"
+	    "  SELECT persona_id, $4, id FROM j WHERE $2 = 'succeeded'"
+	    "  ON CONFLICT (persona_id) DO NOTHING RETURNING persona_id)"
+	    "SELECT EXISTS (SELECT 1 FROM jobs WHERE prediction_id = $1"
+	    "               OR id = $5::uuid),"
+	    "       (SELECT count(*) FROM j), (SELECT count(*) FROM v)",
+	    5, { 0, 0, 0, 0, 0 }, true },
 };
 
 static const char *const db_reasons[DB_STATUS__MAX] = {

@@ -22,6 +22,12 @@
 enum db_stmt {
 	DB_PERSONAS_LIST,	/* $1 token hash, $2 after id|NULL, $3 limit+1 */
 	DB_IDLE_VIDEO_GET,	/* $1 token hash, $2 persona id */
+	DB_JOB_CREATE,		/* $1 persona id */
+	DB_JOB_SET_PREDICTION,	/* $1 job id, $2 prediction id */
+	DB_JOB_FAIL,		/* $1 job id, $2 error */
+	DB_JOB_BY_PREDICTION,	/* $1 prediction id */
+	DB_EVENT_APPLY,		/* $1 prediction, $2 status, $3 error, $4 url,
+				   $5 job id (or NULL) */
 	DB_STMT__MAX
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "generation.h"
 #include "idle_video.h"
 #include "valid.h"
 #include "video.h"
@@ -20,6 +21,8 @@ enum {
 	COL_VIDEO_URL,
 	COL_JOB_ID,
 	COL_JOB_STATUS,
+	COL_JOB_PREDICTION,
+	COL_JOB_UPDATED,
 };
 
 int
@@ -96,10 +99,19 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 				return true;
 			}
 			if (e.has_job && video_job_active(e.job_status)) {
+				enum video_status vs;
+				char url[CACHE_URL_MAX];
+
 				if (strcmp(e.job_owner, e.user_id) != 0) {
 					resp->source = "job";
 					idle_video_not_found(resp);
-				} else
+				} else if (!req->quick_check &&
+				    generation_reconcile(app, e.job_prediction,
+				    e.job_updated_at, &vs, url))
+					idle_video_answer(resp, vs,
+					    vs == VIDEO_COMPLETED ? url : NULL,
+					    NULL, "job");
+				else
 					idle_video_answer(resp,
 					    video_status_of(NULL, e.job_status),
 					    NULL, e.job_id, "job");
@@ -157,14 +169,25 @@ idle_video_from_db(struct app *app, struct http_response *resp,
 	    PQgetvalue(res, 0, COL_JOB_ID);
 	job_status = PQgetisnull(res, 0, COL_JOB_STATUS) ? NULL :
 	    PQgetvalue(res, 0, COL_JOB_STATUS);
-	if (cfg->cache_urls) {
-		if (url != NULL)
-			(void)cache_put_video(app->cache, persona_id, user,
-			    url, now);
-		else if (video_job_active(job_status))
+	if (video_job_active(job_status)) {
+		enum video_status vs;
+		char ourl[CACHE_URL_MAX];
+		const char *pred = PQgetisnull(res, 0, COL_JOB_PREDICTION) ?
+		    NULL : PQgetvalue(res, 0, COL_JOB_PREDICTION);
+
+		if (generation_reconcile(app, pred, strtoll(PQgetvalue(res, 0,
+		    COL_JOB_UPDATED), NULL, 10), &vs, ourl)) {
+			idle_video_answer(resp, vs, vs == VIDEO_COMPLETED ?
+			    ourl : NULL, NULL, "db");
+			PQclear(res);
+			return;
+		}
+		if (cfg->cache_urls)
 			(void)cache_put_job(app->cache, persona_id, user,
-			    job_id, job_status, now);
-	}
+			    job_id, pred, job_status, strtoll(PQgetvalue(res, 0,
+			    COL_JOB_UPDATED), NULL, 10));
+	} else if (cfg->cache_urls && url != NULL)
+		(void)cache_put_video(app->cache, persona_id, user, url, now);
 	idle_video_answer(resp, video_status_of(url, job_status), url,
 	    video_job_active(job_status) ? job_id : NULL, "db");
 	PQclear(res);
@@ -210,6 +233,5 @@ idle_video_handle(struct app *app, const struct http_request *req,
 	if (req->method == HTTP_GET)
 		idle_video_get(app, req, resp, id);
 	else
-		http_error(resp, API_NOT_IMPLEMENTED,
-		    "Starting a generation is not available yet.");
+		generation_start(app, req, resp, id);
 }

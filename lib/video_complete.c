@@ -1,17 +1,16 @@
 /*
- * video_complete.c: the webhook endpoint. Signature checking and the
- * durable outbox are not built yet: it answers 501 after the method and
- * route checks.
+ * video_complete.c: the webhook endpoint (the work is in generation.c).
  */
 #include <string.h>
+#include <strings.h>
 
+#include "generation.h"
 #include "video_complete.h"
 
 void
 video_complete_handle(struct app *app, const struct http_request *req,
     struct http_response *resp)
 {
-	(void)app;
 	if (req->pathlen != strlen("/api/video-complete") ||
 	    memcmp(req->path, "/api/video-complete", req->pathlen) != 0) {
 		http_error(resp, API_NOT_FOUND, "There is nothing here.");
@@ -22,6 +21,11 @@ video_complete_handle(struct app *app, const struct http_request *req,
 		app_method_not_allowed(resp, "POST");
 		return;
 	}
-	http_error(resp, API_NOT_IMPLEMENTED,
-	    "Webhook processing is not available yet.");
+	if (req->content_type == NULL ||
+	    strncasecmp(req->content_type, "application/json", 16) != 0) {
+		http_error(resp, API_BAD_REQUEST,
+		    "The body must be application/json.");
+		return;
+	}
+	generation_webhook(app, req, resp);
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <fcgiapp.h>
 
 #include "clock.h"
@@ -19,10 +20,13 @@
 #include "valid.h"
 #include "worker.h"
 
+static volatile sig_atomic_t worker_alarmed;
+
 static void
 worker_on_alarm(int sig)
 {
-	(void)sig;	/* only there to interrupt accept(2) */
+	(void)sig;	/* interrupts accept(2), and says it was us */
+	worker_alarmed = 1;
 }
 
 /*
@@ -31,15 +35,17 @@ worker_on_alarm(int sig)
  * accept(2) blocked. Disarms it otherwise.
  */
 static void
-worker_arm_idle_timer(struct app *app)
+worker_arm_timer(struct app *app, int64_t task_at_us)
 {
 	struct itimerval it;
+	int64_t		 left = -1, now = clock_mono_us();
 
 	memset(&it, 0, sizeof(it));
-	if (db_connected(app->db)) {
-		int64_t left = db_idle_left_us(app->db,
-		    app->cfg->pg_idle_timeout_s);
-
+	if (db_connected(app->db))
+		left = db_idle_left_us(app->db, app->cfg->pg_idle_timeout_s);
+	if (task_at_us > 0 && (left < 0 || task_at_us - now < left))
+		left = task_at_us - now;
+	if (left >= 0) {
 		if (left < 1000)
 			left = 1000;
 		it.it_value.tv_sec = left / 1000000;
@@ -151,10 +157,10 @@ worker_write_response(FCGX_Request *fr, const struct http_response *resp)
 		    &len);
 	FCGX_FPrintF(fr->out, "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n"
+	    "Content-Length: %lu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n",
-	    resp->status, http_reason(resp->status), len);
+	    resp->status, http_reason(resp->status), (unsigned long)len);
 	if (resp->retry_after > 0)
 		FCGX_FPrintF(fr->out, "Retry-After: %d\r\n", resp->retry_after);
 	if (resp->allow != NULL)
@@ -178,9 +184,10 @@ worker_serve(struct app *app, app_handler handler, FCGX_Request *fr)
 	if (worker_read_request(fr, &req, &resp, &body))
 		handler(app, &req, &resp);
 	worker_write_response(fr, &resp);
+	/* The parameters (req's strings) die with the request. */
+	snprintf(route, sizeof(route), "%s %s", req.method_name, resp.route);
 	FCGX_Finish_r(fr);
 
-	snprintf(route, sizeof(route), "%s %s", req.method_name, resp.route);
 	a.route = route;
 	a.status = resp.status;
 	a.source = resp.source;
@@ -191,8 +198,21 @@ worker_serve(struct app *app, app_handler handler, FCGX_Request *fr)
 	free(body);
 }
 
+/* Runs the background task; returns when it wants to run next (0: never). */
+static int64_t
+worker_run_task(struct app *app, app_task task)
+{
+	int in_s;
+
+	if (task == NULL)
+		return 0;
+	in_s = task(app);
+	return in_s > 0 ? clock_mono_us() + (int64_t)in_s * 1000000 : 0;
+}
+
 int
-worker_main(const char *name, app_handler handler)
+worker_main(int argc, char **argv, const char *name, app_handler handler,
+    app_task task)
 {
 	struct config		 cfg;
 	struct app		 app;
@@ -200,7 +220,13 @@ worker_main(const char *name, app_handler handler)
 	FCGX_Request		 fr;
 	char			 err[256], appname[64];
 	int			 level, rc;
+	int64_t			 task_at = 0;
+	bool			 drain = argc == 2 && strcmp(argv[1], "--drain") == 0;
 
+	if (argc > 1 && !drain) {
+		dprintf(STDERR_FILENO, "usage: %s [--drain]\n", name);
+		return 2;
+	}
 	if (!config_load(&cfg, err, sizeof(err))) {
 		dprintf(STDERR_FILENO, "%s: configuration: %s\n", name, err);
 		return 1;
@@ -230,6 +256,22 @@ worker_main(const char *name, app_handler handler)
 		log_warnx("out of memory at start-up");
 		return 1;
 	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		log_warnx("curl_global_init failed: no video provider");
+	else if ((app.provider = provider_new(cfg.provider_url,
+	    cfg.provider_token, cfg.pg_connect_timeout_ms,
+	    cfg.provider_timeout_ms)) == NULL)
+		log_warnx("PROVIDER_URL is not an http(s) URL: %s",
+		    cfg.provider_url);
+	if (drain) {
+		/* The command form: apply what is due, then exit. */
+		int64_t until = clock_mono_us() + 60 * 1000000LL;
+
+		while (task != NULL && task(&app) <= 1 &&
+		    clock_mono_us() < until)
+			usleep(200000);
+		goto out;
+	}
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_warnx("FCGX_Init failed");
@@ -239,21 +281,36 @@ worker_main(const char *name, app_handler handler)
 	    cfg.cache_path, cfg.cache_urls ? "on" : "off",
 	    cfg.cache_sessions ? "on" : "off");
 
+	task_at = worker_run_task(&app, task);
 	for (;;) {
-		worker_arm_idle_timer(&app);
+		worker_alarmed = 0;
+		worker_arm_timer(&app, task_at);
 		rc = FCGX_Accept_r(&fr);
 		worker_disarm_idle_timer();
-		if (rc == -EINTR) {
+		/*
+		 * Our timer interrupted accept: do the idle work. Any other
+		 * interruption is libfcgi's shutdown (SIGTERM, SIGUSR1).
+		 */
+		if (rc == -EINTR && worker_alarmed) {
+			worker_alarmed = 0;
+			if (task_at > 0 && clock_mono_us() >= task_at)
+				task_at = worker_run_task(&app, task);
 			db_close_idle(app.db, cfg.pg_idle_timeout_s);
 			continue;
 		}
 		if (rc < 0)
 			break;
 		worker_serve(&app, handler, &fr);
+		/* After the response is finished: the client is not waiting. */
+		if (task != NULL)
+			task_at = worker_run_task(&app, task);
 	}
 	log_msg(LOG_INFO, "stopping (accept returned %d)", rc);
 	FCGX_Free(&fr, 1);
+out:
 	db_free(app.db);
 	cache_close(app.cache);
+	provider_free(app.provider);
+	curl_global_cleanup();
 	return 0;
 }

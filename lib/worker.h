@@ -18,8 +18,12 @@
 
 /*
  * Runs the worker named name (used in logs and in PostgreSQL's
- * application_name). Returns the process exit status.
+ * application_name): handler answers requests, task (or NULL) is the
+ * background work (see app_task). With the single argument --drain it
+ * runs the task until nothing is due, without serving. Returns the
+ * process exit status.
  */
-int	worker_main(const char *name, app_handler handler);
+int	worker_main(int argc, char **argv, const char *name,
+	    app_handler handler, app_task task);
 
 #endif /* WORKER_H */

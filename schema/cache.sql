@@ -1,4 +1,4 @@
--- SQLite schema of the shared cache (var/cache.sqlite), version 1.
+-- SQLite schema of the shared cache (var/cache/cache.sqlite), version 2.
 --
 -- Every worker applies it when it opens the file (it is compiled into the
 -- library), and scripts/stack applies it once at start-up: both are
@@ -32,5 +32,24 @@ CREATE TABLE IF NOT EXISTS jobs (
 	status		TEXT NOT NULL,
 	updated_at	INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jobs_prediction ON jobs (prediction_id);
 
-PRAGMA user_version = 1;
+-- The webhook outbox: every accepted delivery, written and fsynced before
+-- the provider gets its 200, then applied (cache first, PostgreSQL next)
+-- by whichever video-complete worker claims it. Rows are kept a day after
+-- they are done, so that a repeated delivery (same webhook-id) is a no-op.
+CREATE TABLE IF NOT EXISTS outbox (
+	webhook_id	TEXT PRIMARY KEY,
+	prediction_id	TEXT NOT NULL,
+	status		TEXT NOT NULL,		-- as the provider sent it
+	output_url	TEXT,			-- the provider's file
+	error		TEXT,
+	video_url	TEXT,			-- our copy, once made
+	received_at	INTEGER NOT NULL,
+	attempts	INTEGER NOT NULL DEFAULT 0,
+	next_try_at	INTEGER NOT NULL,	-- also a claim's lease
+	done_at		INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (done_at, next_try_at);
+
+PRAGMA user_version = 2;

@@ -95,7 +95,7 @@ test_cache_video_and_job_shared(void **state)
 	struct cache_entry e;
 
 	assert_true(cache_put_job(w1, PERSONA, USER_B, "dddddddd-0000-4000-8000-000000000004",
-	    "processing", 5));
+	    NULL, "processing", 5));
 	assert_true(cache_lookup(w2, hash_a, PERSONA, 5, &e));
 	assert_true(e.has_job);
 	assert_string_equal(e.job_owner, USER_B);

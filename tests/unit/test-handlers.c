@@ -111,7 +111,7 @@ seed_cache(struct fixture *f, int64_t expires)
 	assert_true(cache_put_video(f->app.cache, MINE, USER_A, "/media/m.mp4", now));
 	assert_true(cache_put_video(f->app.cache, THEIRS, USER_B, "/media/t.mp4", now));
 	assert_true(cache_put_job(f->app.cache, JOBBED, USER_A,
-	    "99999999-0000-4000-8000-000000000009", "processing", now));
+	    "99999999-0000-4000-8000-000000000009", "pred1", "processing", now));
 }
 
 static void
