@@ -82,6 +82,9 @@ run: deps
 clean:
 	rm -rf build
 
+# The laboratory and the benchmarks keep their own rules in mk/*.mk.
+-include mk/*.mk
+
 .PHONY: all asan deps test tests run clean
 .SECONDARY:
 
