@@ -26,7 +26,6 @@ enum cache_stmt {
 	CACHE_PUT_SESSION,
 	CACHE_PUT_VIDEO,
 	CACHE_PUT_JOB,
-	CACHE_DEL_JOB,
 	CACHE_JOB_BY_PREDICTION,
 	CACHE_OUTBOX_ADD,
 	CACHE_OUTBOX_NEXT,
@@ -68,9 +67,10 @@ static const char *const cache_sql[CACHE_STMT__MAX] = {
 	" ON CONFLICT (persona_id) DO UPDATE SET"
 	" user_id = excluded.user_id, job_id = excluded.job_id,"
 	" prediction_id = coalesce(excluded.prediction_id, jobs.prediction_id),"
-	" status = excluded.status, updated_at = excluded.updated_at",
-	/* CACHE_DEL_JOB */
-	"DELETE FROM jobs WHERE persona_id = ?1",
+	" status = excluded.status, updated_at = excluded.updated_at"
+	/* An ended job never comes back from a late copy of older news. */
+	" WHERE jobs.job_id IS NOT excluded.job_id"
+	"    OR jobs.status IN ('starting', 'processing')",
 	/* CACHE_JOB_BY_PREDICTION */
 	"SELECT persona_id, user_id, job_id FROM jobs WHERE prediction_id = ?1",
 	/* CACHE_OUTBOX_ADD: a repeated webhook-id changes nothing. */
@@ -447,15 +447,6 @@ cache_put_job(struct cache *c, const char *persona_id, const char *user_id,
 	return cache_write(c, CACHE_PUT_JOB, "put job");
 }
 
-bool
-cache_del_job(struct cache *c, const char *persona_id)
-{
-	if (!cache_ready(c))
-		return false;
-	sqlite3_bind_text(c->st[CACHE_DEL_JOB], 1, persona_id, -1,
-	    SQLITE_STATIC);
-	return cache_write(c, CACHE_DEL_JOB, "delete job");
-}
 
 bool
 cache_begin(struct cache *c)

@@ -75,7 +75,12 @@ void		 cache_close(struct cache *);
 bool	cache_lookup(struct cache *, const unsigned char hash[AUTH_HASH_LEN],
 	    const char *persona_id, int64_t now, struct cache_entry *out);
 
-/* Stores or refreshes one row; false when the cache could not. */
+/*
+ * Stores or refreshes one row; false when the cache could not. A job that
+ * has ended (any status but starting and processing) is never moved back
+ * to an active status for the same job id: a poll that read PostgreSQL
+ * just before a webhook ended the job cannot bring it back.
+ */
 bool	cache_put_session(struct cache *, const unsigned char hash[AUTH_HASH_LEN],
 	    const char *user_id, int64_t expires_at, int64_t cached_until);
 bool	cache_put_video(struct cache *, const char *persona_id,
@@ -83,7 +88,6 @@ bool	cache_put_video(struct cache *, const char *persona_id,
 bool	cache_put_job(struct cache *, const char *persona_id,
 	    const char *user_id, const char *job_id, const char *prediction_id,
 	    const char *status, int64_t now);
-bool	cache_del_job(struct cache *, const char *persona_id);
 
 /*
  * Groups writes into one transaction (BEGIN IMMEDIATE, so that a

@@ -50,6 +50,18 @@ generation_answer(struct http_response *resp, int code, const char *status,
 	http_ok(resp, code, o);
 }
 
+/* Keeps the session PostgreSQL just confirmed, so that polls need no query. */
+static void
+generation_cache_session(struct app *app, PGresult *res,
+    const unsigned char hash[AUTH_HASH_LEN])
+{
+	if (app->cfg->cache_sessions)
+		(void)cache_put_session(app->cache, hash,
+		    PQgetvalue(res, 0, COL_USER_ID),
+		    strtoll(PQgetvalue(res, 0, COL_EXPIRES), NULL, 10),
+		    clock_unix_s() + app->cfg->session_ttl_s);
+}
+
 /*
  * Answers from the persona's current state in PostgreSQL when there is
  * nothing to start: 200 with a completed video, 202 with the active job.
@@ -86,9 +98,12 @@ generation_current(struct app *app, struct http_response *resp,
 	} else {
 		snprintf(user, VALID_UUID_LEN + 1, "%s",
 		    PQgetvalue(res, 0, COL_USER_ID));
+		generation_cache_session(app, res, hash);
 		PQclear(res);
 		return false;
 	}
+	if (PQntuples(res) == 1)
+		generation_cache_session(app, res, hash);
 	PQclear(res);
 	return true;
 }
@@ -292,12 +307,14 @@ generation_apply(struct app *app, struct outbox_event *ev)
 
 		ok = ok && cache_put_video(app->cache, persona, user,
 		    ev->video_url, now);
-		ok = ok && cache_del_job(app->cache, persona);
+		ok = ok && cache_put_job(app->cache, persona, user, job,
+		    ev->prediction_id, "succeeded", now);
 		(void)cache_end(app->cache, ok);
 		return generation_apply_db(app, ev, "succeeded", NULL,
 		    ev->video_url, job) ? APPLY_DONE : APPLY_LATER;
 	}
-	(void)cache_del_job(app->cache, persona);
+	(void)cache_put_job(app->cache, persona, user, job, ev->prediction_id,
+	    prediction_job_status(ps), now);
 	if (error == NULL || *error == '\0')
 		error = ev->status;
 	return generation_apply_db(app, ev, prediction_job_status(ps), error,
@@ -322,11 +339,15 @@ generation_drain(struct app *app)
 	while (clock_mono_us() < until && cache_outbox_claim(app->cache,
 	    clock_unix_s(), DRAIN_LEASE_S, &ev)) {
 		now = clock_unix_s();
-		if (generation_apply(app, &ev) == APPLY_DONE)
+		if (generation_apply(app, &ev) == APPLY_DONE) {
 			(void)cache_outbox_done(app->cache, ev.webhook_id, now);
-		else
-			(void)cache_outbox_later(app->cache, ev.webhook_id,
-			    now + generation_backoff(ev.attempts), ev.video_url);
+			continue;
+		}
+		(void)cache_outbox_later(app->cache, ev.webhook_id,
+		    now + generation_backoff(ev.attempts), ev.video_url);
+		/* What kept this one back (PostgreSQL, the provider) most
+		 * likely keeps the next ones back too: try again later. */
+		break;
 	}
 	if ((n = cache_outbox_pending(app->cache, &next)) <= 0)
 		return DRAIN_POLL_S;

@@ -1,6 +1,7 @@
 // Shared helpers of the integration tests: the running stack's addresses,
 // seeding, PostgreSQL's own view (as the superuser), and HTTP requests.
 import { execFileSync, execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -10,6 +11,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:8088';
 const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:55432/app');
 export const PG_PORT = dbUrl.port || '5432';
+// The stack's state directory (scripts/stack's VAR_DIR).
+export const VAR_DIR = process.env.VAR_DIR ?? path.join(ROOT, 'var');
 
 // Runs scripts/seed and returns its JSON document.
 export function seed(users, personas, videos = 0, extra = []) {
@@ -44,8 +47,9 @@ export async function appConnections() {
 }
 
 export async function stack(...args) {
-  const { stdout } = await run(path.join(ROOT, 'scripts/stack'), args,
-    { env: process.env, timeout: 60000 });
+  // The tests' DATABASE_URL is psql's (TCP, superuser): not the workers'.
+  const { DATABASE_URL: _, ...env } = process.env;
+  const { stdout } = await run(path.join(ROOT, 'scripts/stack'), args, { env, timeout: 60000 });
   return stdout;
 }
 
@@ -64,10 +68,12 @@ export async function api(pathname, { token, quick = false, method = 'GET', head
 
 export const idleVideo = (id) => `/api/personas/${id}/idle-video`;
 
-// Live worker pids of one executable: children of its multiwatch.
+// Live worker pids of one executable of this stack: children of its
+// multiwatch (whose pid scripts/stack keeps in run/<exe>.pid).
 export function workerPids(exe) {
   try {
-    const out = execFileSync('pgrep', ['-x', exe.slice(0, 15)], { encoding: 'utf8' });
+    const watcher = readFileSync(path.join(VAR_DIR, 'run', `${exe}.pid`), 'utf8').trim();
+    const out = execFileSync('pgrep', ['-P', watcher, '-x', exe.slice(0, 15)], { encoding: 'utf8' });
     return out.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
   } catch { return []; }
 }
@@ -82,5 +88,63 @@ export async function until(fn, ms, step = 50) {
     if (v) return v;
     if (Date.now() > end) return v;
     await sleep(step);
+  }
+}
+
+// --- the provider and its webhooks -------------------------------------
+
+import { createHmac, randomBytes } from 'node:crypto';
+
+export const WEBHOOK_SECRET = process.env.WEBHOOK_SECRET ?? '';
+function stackSetting(key, fallback) {
+  try {
+    const env = readFileSync(path.join(VAR_DIR, 'run/stack.env'), 'utf8');
+    const m = env.match(new RegExp(`^${key}='([^']*)'`, 'm'));
+    return m ? m[1] : fallback;
+  } catch { return fallback; }
+}
+export const PROVIDER_URL = process.env.PROVIDER_URL ?? stackSetting('PROVIDER_URL', 'http://127.0.0.1:8089');
+const providerToken = () => stackSetting('PROVIDER_TOKEN', '');
+
+// Standard Webhooks headers for a body, signed with secret.
+export function signedHeaders(body, { secret = WEBHOOK_SECRET, id = `msg_${randomBytes(8).toString('hex')}`,
+  timestamp = Math.floor(Date.now() / 1000) } = {}) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const sig = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp),
+    'webhook-signature': `v1,${sig}` };
+}
+
+export async function deliver(prediction, opts = {}) {
+  const body = typeof prediction === 'string' ? prediction : JSON.stringify(prediction);
+  return api('/api/video-complete', { method: 'POST', headers: signedHeaders(body, opts), body });
+}
+
+export async function providerAdmin(config) {
+  const res = await fetch(`${PROVIDER_URL}/admin/config`, { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify(config) });
+  if (!res.ok) throw new Error(`provider admin: HTTP ${res.status}`);
+}
+
+export async function providerPrediction(id) {
+  const res = await fetch(`${PROVIDER_URL}/v1/predictions/${id}`, { headers: { authorization: `Bearer ${providerToken()}` } });
+  if (!res.ok) throw new Error(`provider GET ${id}: HTTP ${res.status}`);
+  return res.json();
+}
+
+// Runs fn with the worker sets restarted under overrides of their
+// configuration, then restarts them as they were. (restart-workers saves
+// what it is given, so the previous values are given back explicitly; an
+// empty value means "the built-in default" to the workers.)
+export async function withWorkerEnv(overrides, fn) {
+  const saved = Object.fromEntries(Object.keys(overrides).map((k) => [k, stackSetting(k, '')]));
+  Object.assign(process.env, overrides);
+  try {
+    await stack('restart-workers');
+    return await fn();
+  } finally {
+    Object.assign(process.env, saved);
+    await stack('restart-workers');
+    for (const k of Object.keys(overrides)) delete process.env[k];
   }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, api, idleVideo, seed, stack, appQueryCount, resetQueryCount, appConnections, workerPids, until, sleep,
+  VAR_DIR, api, idleVideo, seed, stack, appQueryCount, resetQueryCount, appConnections, workerPids, until, sleep, withWorkerEnv,
 } from './lib.mjs';
 
 let u;
@@ -71,7 +71,7 @@ test('restarting every worker keeps the cache', async () => {
 });
 
 test('a removed cache file is recreated and PostgreSQL answers meanwhile', async () => {
-  const file = path.join(ROOT, 'var/cache/cache.sqlite');
+  const file = path.join(VAR_DIR, 'cache/cache.sqlite');
   for (const sfx of ['', '-wal', '-shm']) rmSync(file + sfx, { force: true });
   await sleep(1100);	// workers re-check the file at most once a second
   const first = await Promise.all(u.personas.slice(0, 5).map((id) => api(idleVideo(id), { token: u.token })));
@@ -85,9 +85,7 @@ test('a removed cache file is recreated and PostgreSQL answers meanwhile', async
 });
 
 test('an idle connection is closed after PG_IDLE_TIMEOUT_S, even in accept', async () => {
-  process.env.PG_IDLE_TIMEOUT_S = '1';
-  try {
-    await stack('restart-workers');
+  await withWorkerEnv({ PG_IDLE_TIMEOUT_S: '1' }, async () => {
     await api('/api/personas', { token: u.token });
     const during = await appConnections();
     assert.ok(during.some(([, n]) => n.startsWith('personas:')), 'the list opened a connection');
@@ -95,8 +93,5 @@ test('an idle connection is closed after PG_IDLE_TIMEOUT_S, even in accept', asy
     assert.ok(gone, 'closed by the idle timeout');
     // And the next request simply reconnects.
     assert.equal((await api('/api/personas', { token: u.token })).status, 200);
-  } finally {
-    delete process.env.PG_IDLE_TIMEOUT_S;
-    await stack('restart-workers');
-  }
+  });
 });

@@ -102,10 +102,20 @@ test_cache_video_and_job_shared(void **state)
 	assert_string_equal(e.job_status, "processing");
 
 	assert_true(cache_put_video(w1, PERSONA, USER_B, "/media/idle/x.mp4", 6));
-	assert_true(cache_del_job(w1, PERSONA));
+	assert_true(cache_put_job(w1, PERSONA, USER_B,
+	    "dddddddd-0000-4000-8000-000000000004", NULL, "succeeded", 6));
+	/* A late poll's copy of the job as active does not bring it back... */
+	assert_true(cache_put_job(w2, PERSONA, USER_B,
+	    "dddddddd-0000-4000-8000-000000000004", NULL, "processing", 7));
 	assert_true(cache_lookup(w2, hash_a, PERSONA, 6, &e));
 	assert_true(e.has_video);
-	assert_false(e.has_job);
+	assert_string_equal(e.job_status, "succeeded");
+	/* ... but a new job of the persona is news. */
+	assert_true(cache_put_job(w2, PERSONA, USER_B,
+	    "eeeeeeee-0000-4000-8000-000000000005", "pred2", "starting", 8));
+	assert_true(cache_lookup(w1, hash_a, PERSONA, 8, &e));
+	assert_string_equal(e.job_status, "starting");
+	assert_string_equal(e.job_prediction, "pred2");
 	assert_string_equal(e.video_owner, USER_B);
 	assert_string_equal(e.video_url, "/media/idle/x.mp4");
 	cache_close(w1);
