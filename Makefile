@@ -88,4 +88,5 @@ clean:
 .PHONY: all asan deps test tests run clean
 .SECONDARY:
 
--include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cgi-bin/%.d)
+-include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cgi-bin/%.d) \
+    $(TESTS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)

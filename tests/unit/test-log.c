@@ -1,0 +1,88 @@
+/* Unit tests of lib/log.c: one line per event, one write, no control bytes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "log.h"
+
+/* Runs fn with fd 2 on a pipe and returns what it wrote. */
+static size_t
+capture(void (*fn)(void), char *out, size_t outsz)
+{
+	int p[2], saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	assert_int_equal(pipe(p), 0);
+	dup2(p[1], STDERR_FILENO);
+	fn();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], out, outsz - 1);
+	close(p[0]);
+	out[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+emit_hostile(void)
+{
+	log_warnx("client said: %s", "evil\nFAKE LINE\r\x1b[31m");
+}
+
+static void
+emit_access(void)
+{
+	struct log_access a = { "GET /api/personas", 200, "db", 1, 1234 };
+
+	log_access(&a);
+}
+
+static void
+emit_debug(void)
+{
+	log_msg(LOG_DEBUG, "not shown at info");
+}
+
+static void
+test_log_one_line(void **state)
+{
+	char buf[2048];
+
+	(void)state;
+	log_init("test-log", LOG_INFO);
+	capture(emit_hostile, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "test-log["));
+	assert_non_null(strstr(buf, "warn: client said: evil?FAKE LINE??[31m"));
+	assert_int_equal(strchr(buf, '\n') - buf, (long)strlen(buf) - 1);
+}
+
+static void
+test_log_access_fields(void **state)
+{
+	char buf[2048];
+
+	(void)state;
+	log_init("idle-video", LOG_INFO);
+	capture(emit_access, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "access route=\"GET /api/personas\" status=200 "
+	    "source=db pg_queries=1 us=1234\n"));
+	assert_int_equal(capture(emit_debug, buf, sizeof(buf)), 0);
+	assert_int_equal(log_level_parse("warn"), LOG_WARN);
+	assert_int_equal(log_level_parse("loud"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_one_line),
+		cmocka_unit_test(test_log_access_fields),
+	};
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}

@@ -1,0 +1,89 @@
+/* Unit tests of lib/prediction.c: untrusted prediction bodies. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "prediction.h"
+
+static bool
+parse(const char *body, struct prediction *p)
+{
+	char err[128];
+
+	return prediction_parse(body, strlen(body), p, err, sizeof(err));
+}
+
+static void
+test_prediction_shapes(void **state)
+{
+	struct prediction p;
+
+	(void)state;
+	assert_true(parse("{\"id\":\"abc123\",\"status\":\"succeeded\","
+	    "\"output\":\"http://h/files/abc123.mp4\"}", &p));
+	assert_string_equal(p.id, "abc123");
+	assert_int_equal(p.status, PREDICTION_SUCCEEDED);
+	assert_string_equal(p.output, "http://h/files/abc123.mp4");
+	/* An array of outputs: the first one. */
+	assert_true(parse("{\"id\":\"a\",\"status\":\"succeeded\","
+	    "\"output\":[\"http://h/1.mp4\",\"http://h/2.mp4\"]}", &p));
+	assert_string_equal(p.output, "http://h/1.mp4");
+	assert_true(parse("{\"id\":\"a\",\"status\":\"failed\",\"output\":null,"
+	    "\"error\":\"CUDA out of memory\"}", &p));
+	assert_int_equal(p.status, PREDICTION_FAILED);
+	assert_string_equal(p.error, "CUDA out of memory");
+	assert_true(parse("{\"id\":\"a\",\"status\":\"processing\"}", &p));
+	assert_false(prediction_is_terminal(p.status));
+	/* Unknown statuses are failures, never crashes. */
+	assert_true(parse("{\"id\":\"a\",\"status\":\"aborted\"}", &p));
+	assert_int_equal(p.status, PREDICTION_UNKNOWN);
+	assert_true(prediction_is_terminal(p.status));
+	assert_string_equal(prediction_job_status(p.status), "failed");
+	assert_string_equal(p.status_text, "aborted");
+	/* An error that is an object is kept as text. */
+	assert_true(parse("{\"id\":\"a\",\"status\":\"failed\",\"error\":{\"x\":1}}", &p));
+	assert_string_equal(p.error, "{\"x\":1}");
+}
+
+static void
+test_prediction_refusals(void **state)
+{
+	static const char *const bad[] = {
+		"", "null", "[]", "\"x\"", "{}", "{\"id\":\"a\"}",
+		"{\"status\":\"succeeded\"}",
+		"{\"id\":5,\"status\":\"succeeded\",\"output\":\"http://h/x\"}",
+		"{\"id\":\"../../etc\",\"status\":\"failed\"}",
+		"{\"id\":\"a b\",\"status\":\"failed\"}",
+		"{\"id\":\"a\",\"status\":7}",
+		"{\"id\":\"a\",\"status\":\"succeeded\"}",	/* no output */
+		"{\"id\":\"a\",\"status\":\"succeeded\",\"output\":[]}",
+		"{\"id\":\"a\",\"status\":\"failed\"} trailing",
+		"{\"id\":\"a\",\"status\":\"failed\"",
+		"{\"id\":\"a\\u0000b\",\"status\":\"failed\"}",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	};
+	struct prediction p;
+	char big[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(bad[i], &p))
+			fail_msg("accepted %s", bad[i]);
+	snprintf(big, sizeof(big), "{\"id\":\"a\",\"status\":\"succeeded\","
+	    "\"output\":\"http://h/%0*d\"}", 3000, 0);
+	assert_false(parse(big, &p));	/* output URL too long */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prediction_shapes),
+		cmocka_unit_test(test_prediction_refusals),
+	};
+	return cmocka_run_group_tests_name("prediction", tests, NULL, NULL);
+}
