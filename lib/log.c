@@ -13,6 +13,7 @@
 
 static const char	*log_prog = "fcgi-pool-lab";
 static enum log_level	 log_min = LOG_INFO;
+static long		 log_pid;	/* of the process that called log_init */
 
 static const char *const log_names[LOG__MAX] = {
 	"debug",	/* LOG_DEBUG */
@@ -26,6 +27,7 @@ log_init(const char *prog, enum log_level min)
 {
 	log_prog = prog;
 	log_min = min;
+	log_pid = (long)getpid();
 }
 
 int
@@ -54,7 +56,7 @@ log_write(enum log_level lvl, const char *err, const char *fmt, va_list ap)
 	gmtime_r(&now, &tm);
 	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	rc = snprintf(buf + n, sizeof(buf) - n, "%s[%ld] %s: ",
-	    log_prog, (long)getpid(), log_names[lvl]);
+	    log_prog, log_pid != 0 ? log_pid : (long)getpid(), log_names[lvl]);
 	if (rc > 0)
 		n += (size_t)rc < sizeof(buf) - n ? (size_t)rc : sizeof(buf) - n - 1;
 	start = n;
