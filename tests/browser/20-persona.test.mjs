@@ -154,6 +154,32 @@ test('a failed generation shows a message and a retry button that works', async 
   }
 });
 
+test('the gallery follows a generation in progress without a reload', async () => {
+  const other = seed(1, 2, 0).users[0];
+  const id = other.personas[1];
+  const res = await fetch(`${BASE_URL}/api/personas/${id}/idle-video`, {
+    method: 'POST', headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/json' },
+    body: '{}', signal: AbortSignal.timeout(15000),
+  });
+  if (res.status === 501) assert.fail('POST /api/personas/{id}/idle-video answered 501 Not Implemented');
+  assert.equal(res.status, 202, await res.text());
+  const { context, page, record } = await openPage(browser);
+  try {
+    await page.goto(`${BASE_URL}/video-gallery#token=${encodeURIComponent(other.token)}`);
+    await page.waitForSelector('body[data-loaded="true"]');
+    const card = `[data-testid="persona-card"][data-persona-id="${id}"]`;
+    assert.match(await page.locator(card).getAttribute('data-status'), /^(starting|processing|completed)$/);
+    await page.evaluate(() => { window.__sameDocument = true; });
+    await page.waitForSelector(`${card}[data-status="completed"]`, { timeout: 60000 });
+    await waitPlaying(page, `${card} [data-testid="persona-video"]`);
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+    assert.match(await page.locator('[data-testid="summary"]').textContent(), /2 personas · 1 ready/);
+    assert.deepEqual(record.pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('an unknown persona, another user\'s persona, and an address without a persona id', async () => {
   const stranger = seed(1, 1, 0).users[0];
   const { context, page, record } = await openPage(browser);
