@@ -72,15 +72,17 @@ idle_video_not_found(struct http_response *resp)
 static bool
 idle_video_from_cache(struct app *app, const struct http_request *req,
     struct http_response *resp, const unsigned char hash[AUTH_HASH_LEN],
-    const char *persona_id)
+    const char *persona_id, bool *session_cached)
 {
 	struct cache_entry	 e;
 	const struct config	*cfg = app->cfg;
 
+	*session_cached = false;
 	if ((cfg->cache_sessions || cfg->cache_urls) &&
 	    cache_lookup(app->cache, hash, persona_id, clock_unix_s(), &e)) {
 		if (!cfg->cache_sessions)
 			e.session = CACHE_SESSION_UNKNOWN;
+		*session_cached = e.session == CACHE_SESSION_VALID;
 		if (e.session == CACHE_SESSION_EXPIRED) {
 			resp->source = "cache";
 			http_error(resp, API_UNAUTHORIZED,
@@ -131,7 +133,8 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 /* Step 4: one query for the session, the owner and the video. */
 static void
 idle_video_from_db(struct app *app, struct http_response *resp,
-    const unsigned char hash[AUTH_HASH_LEN], const char *persona_id)
+    const unsigned char hash[AUTH_HASH_LEN], const char *persona_id,
+    bool session_cached)
 {
 	const char *const values[] = { (const char *)hash, persona_id };
 	const int	 lengths[] = { AUTH_HASH_LEN, 0 };
@@ -154,7 +157,7 @@ idle_video_from_db(struct app *app, struct http_response *resp,
 		return;
 	}
 	user = PQgetvalue(res, 0, COL_USER_ID);
-	if (cfg->cache_sessions)
+	if (cfg->cache_sessions && !session_cached)
 		(void)cache_put_session(app->cache, hash, user,
 		    strtoll(PQgetvalue(res, 0, COL_EXPIRES), NULL, 10),
 		    now + cfg->session_ttl_s);
@@ -198,11 +201,13 @@ idle_video_get(struct app *app, const struct http_request *req,
     struct http_response *resp, const char *persona_id)
 {
 	unsigned char	 hash[AUTH_HASH_LEN];
+	bool		 session_cached;
 
 	if (!app_authenticate(req, resp, hash))
 		return;
-	if (!idle_video_from_cache(app, req, resp, hash, persona_id))
-		idle_video_from_db(app, resp, hash, persona_id);
+	if (!idle_video_from_cache(app, req, resp, hash, persona_id,
+	    &session_cached))
+		idle_video_from_db(app, resp, hash, persona_id, session_cached);
 }
 
 void
