@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Browser tests of the pages (www/) against the real stack: Debian's
 # Chromium driven by playwright-core (tests/browser/*.test.mjs), TAP on
 # stdout. Starts the stack (PostgreSQL, lighttpd, the plain build's workers,
@@ -40,8 +40,8 @@ if [ -z "$base_url" ] || [ -z "$database_url" ]; then
 fi
 export BASE_URL="$base_url" DATABASE_URL="$database_url" WEBHOOK_SECRET="$webhook_secret" CHROMIUM="$chromium"
 
-node --test --test-reporter=tap --test-concurrency=1 tests/browser/
-rc=$?
+node --test --test-reporter=tap --test-concurrency=1 tests/browser/ | tests/tap-filter
+rc=${PIPESTATUS[0]}
 
 scripts/stack down >>"$log" 2>&1
 exit $rc

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// The laboratory's tools on a small real run (TAP): a stack of its own
+// (var/lab/test, ports 8380 and 55580-55581), build/lab/delay-proxy in front
+// of PostgreSQL, build/lab/gallery-load with 2 browsers x 2 galleries,
+// build/lab/pg-sampler, and scripts/lab-report, the parsing scripts/repro
+// uses. The numbers are checked against each other and against PostgreSQL's
+// own count of statements (pg_stat_statements). Builds nothing: make test
+// has built the tools (mk/lab.mk adds them to `all`).
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync, spawn } = require('node:child_process');
+
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'build/lab');
+const WORK = path.join(ROOT, 'var/lab/test');
+const VAR = path.join(WORK, 'stack');
+const PORT = 8380;
+const PG_PORT = 55580;
+const PROXY_PORT = 55581;
+const DELAY_MS = 5;
+const BASE = `http://127.0.0.1:${PORT}`;
+const PROXY_URL = `host=127.0.0.1 port=${PROXY_PORT} dbname=app user=app`;
+
+let n = 0;
+let failed = 0;
+function ok(cond, desc, diag) {
+  n++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
+  if (!cond && diag !== undefined) {
+    for (const l of String(typeof diag === 'string' ? diag : JSON.stringify(diag)).split('\n')) console.log(`# ${l}`);
+  }
+  return cond;
+}
+
+function stack(cmd, env = {}) {
+  return execFileSync(path.join(ROOT, 'scripts/stack'), [cmd], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', VAR_DIR: VAR, ...env },
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 90000,
+  });
+}
+
+function psql(query) {
+  return execFileSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', path.join(VAR, 'pg/sock'),
+    '-p', String(PG_PORT), '-U', 'postgres', '-d', 'app', '-c', query],
+  { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim();
+}
+
+// The app's own statements (pg_stat_statements), without a pooler's SETs.
+const appQueries = () => Number(psql(`SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s
+  JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app' AND s.query NOT ILIKE 'SET %'`));
+
+// Runs gallery-load; returns { summary, lines } (lines: the parsed JSONL).
+function load(name, args, url = BASE) {
+  const out = path.join(WORK, `${name}.jsonl`);
+  const stdout = execFileSync(path.join(BIN, 'gallery-load'), ['--url', url, '--tokens', path.join(WORK, 'tokens.txt'),
+    '--out', out, ...args], { encoding: 'utf8', timeout: 60000 });
+  fs.writeFileSync(path.join(WORK, `${name}.summary.json`), stdout);
+  const lines = fs.readFileSync(out, 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l));
+  return { summary: JSON.parse(stdout), lines, out };
+}
+
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
+async function waitPort(port) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      await sleep(50);
+    }
+  }
+  return false;
+}
+
+const children = [];
+function start(bin, args) {
+  const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  c.stdout.on('data', (d) => { out += d; });
+  c.stderr.on('data', () => {});
+  c.done = new Promise((resolve) => { c.on('exit', () => resolve(out)); });
+  children.push(c);
+  return c;
+}
+
+async function main() {
+  for (const t of ['gallery-load', 'pg-sampler', 'delay-proxy']) {
+    if (!ok(fs.existsSync(path.join(BIN, t)), `build/lab/${t} is built`)) throw new Error('run make first');
+  }
+  // Arguments: the repro script refuses what it does not know.
+  let rc = 0;
+  try {
+    execFileSync(path.join(ROOT, 'scripts/repro'), ['no-such-scenario'], { stdio: 'ignore' });
+  } catch (e) {
+    rc = e.status;
+  }
+  ok(rc === 2, 'scripts/repro refuses an unknown scenario with exit status 2', `status ${rc}`);
+  const list = execFileSync(path.join(ROOT, 'scripts/repro'), ['--list'], { encoding: 'utf8' }).trim().split('\n');
+  ok(list.join(' ') === 'before-pooler before-direct bigger-pool after pgbouncer hosts', 'scripts/repro --list names the six scenarios', list);
+
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.mkdirSync(WORK, { recursive: true });
+  stack('up', { PORT: String(PORT), PG_PORT: String(PG_PORT), PG_MAX_CONNECTIONS: '20', PROVIDER: '0',
+    WORKERS: '2', WORKERS_VIDEO_COMPLETE: '1', DATABASE_URL: PROXY_URL, CACHE_URLS: '1', CACHE_SESSIONS: '1' });
+  ok(true, 'a stack of its own is up (PROVIDER=0)');
+
+  start(path.join(BIN, 'delay-proxy'), ['--listen', `127.0.0.1:${PROXY_PORT}`, '--target', `127.0.0.1:${PG_PORT}`,
+    '--delay-ms', String(DELAY_MS), '--user', 'nobody']);
+  ok(await waitPort(PROXY_PORT), `delay-proxy listens on ${PROXY_PORT}`);
+
+  const seed = JSON.parse(execFileSync(path.join(ROOT, 'scripts/seed'), ['--users', '2', '--personas', '5', '--videos', '2'],
+    { encoding: 'utf8', env: { PATH: process.env.PATH, VAR_DIR: VAR }, stdio: ['ignore', 'pipe', 'ignore'] }));
+  fs.writeFileSync(path.join(WORK, 'tokens.txt'), `${seed.users.map((u) => u.token).join('\n')}\n`);
+
+  // --- after: caches on, quick check; one query per gallery load.
+  load('warmup', ['--browsers', '2', '--galleries', '1', '--list-only']);
+  psql('SELECT pg_stat_statements_reset()');
+  const csv = path.join(WORK, 'connections.csv');
+  const sampler = start(path.join(BIN, 'pg-sampler'), ['--conninfo',
+    `host=${path.join(VAR, 'pg/sock')} port=${PG_PORT} dbname=postgres user=postgres`,
+    '--interval-ms', '20', '--max-seconds', '60', '--out', csv]);
+  await sleep(100);
+  const after = load('after', ['--browsers', '2', '--galleries', '2', '--quick-check']);
+  await sleep(100);
+  sampler.kill('SIGTERM');
+  const samplerSummary = JSON.parse(await sampler.done);
+  const s = after.summary;
+  ok(s.galleries === 4 && s.galleries_ok === 4, 'after: 2 browsers x 2 galleries, all OK', s);
+  ok(s.requests === 24 && s.requests_ok === 24 && Object.keys(s.errors).length === 0,
+    'after: 24 requests (a list and 5 idle videos per load), all OK, no errors', s);
+  const reqLines = after.lines.filter((l) => l.kind !== 'gallery');
+  const galLines = after.lines.filter((l) => l.kind === 'gallery');
+  ok(reqLines.length === s.requests && galLines.length === s.galleries
+    && reqLines.filter((l) => l.kind === 'list').length === 4 && reqLines.every((l) => l.status === 200 && l.ok),
+  'after: the JSONL holds one line per request and per gallery load, as the summary counts', after.lines.slice(0, 3));
+  const maxMs = Math.max(...galLines.map((l) => l.ms));
+  ok(Math.abs(maxMs - s.gallery_ms.max) < 0.06, `after: summary's gallery max ${s.gallery_ms.max} ms is the JSONL's ${maxMs}`);
+  const lists = reqLines.filter((l) => l.kind === 'list');
+  ok(lists.every((l) => l.ms >= 2 * DELAY_MS), `after: every list took at least one round trip through the proxy (2 x ${DELAY_MS} ms)`,
+    lists.map((l) => l.ms));
+  const q = appQueries();
+  ok(q === 4, 'after: PostgreSQL counted exactly 1 query per gallery load (pg_stat_statements)', `${q} queries`);
+  ok(samplerSummary.samples >= 3 && samplerSummary.max_connections === 20 && samplerSummary.peak_app >= 1
+    && samplerSummary.peak_app <= 4, 'pg-sampler saw the app\'s connections (1..4) and max_connections 20', samplerSummary);
+  const rec = JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario', '--name', 'after',
+    '--summary', path.join(WORK, 'after.summary.json'), '--requests', after.out, '--connections', csv,
+    '--queries', String(q), '--pooler-sets', '0', '--meta', '{"title":"test","workers_per_exe":2,"hosts":1}'],
+  { encoding: 'utf8' }));
+  ok(rec.consistent && rec.pg_queries_per_gallery === 1 && rec.success_rate === 1
+    && rec.connections.peak_pg_connections === samplerSummary.peak_app && rec.connections.max_connections === 20
+    && rec.connections.reserved === 3, 'lab-report: the record agrees with the summary, the JSONL, the CSV and PostgreSQL', rec);
+
+  // --- before: caches off, no quick check; a query per request.
+  stack('restart-workers', { WORKERS: '2', WORKERS_VIDEO_COMPLETE: '1', DATABASE_URL: PROXY_URL,
+    CACHE_URLS: '0', CACHE_SESSIONS: '0' });
+  psql('SELECT pg_stat_statements_reset()');
+  const before = load('before', ['--browsers', '2', '--galleries', '2']);
+  ok(before.summary.galleries_ok === 4 && before.summary.requests === 24, 'before: 4 gallery loads OK', before.summary);
+  const qb = appQueries();
+  ok(qb === 24, 'before: PostgreSQL counted 6 queries per gallery load (1 + 5 personas)', `${qb} queries`);
+
+  // --- failures, by kind.
+  const slow = load('timeout', ['--browsers', '2', '--galleries', '1', '--list-only', '--timeout-ms', String(DELAY_MS)]);
+  ok(slow.summary.galleries_ok === 0 && slow.summary.errors['0 timeout'] === 2,
+    'an abort timeout shorter than a round trip is reported as "0 timeout"', slow.summary);
+  const refused = load('connect', ['--browsers', '2', '--galleries', '1'], `http://127.0.0.1:${PORT + 7}`);
+  ok(refused.summary.galleries_ok === 0 && refused.summary.errors['0 connect'] === 2,
+    'no server is reported as "0 connect"', refused.summary);
+  stack('pg-stop');
+  const down = load('pgdown', ['--browsers', '2', '--galleries', '1']);
+  ok(down.summary.galleries === 2 && down.summary.galleries_ok === 0 && down.summary.requests === 2
+    && down.summary.errors['503 db_unavailable/unavailable'] === 2,
+  'PostgreSQL stopped, cache off: every list fails as "503 db_unavailable/unavailable"', down.summary);
+  stack('pg-start');
+
+  // --- the table and the plot, from results.json as scripts/repro writes it.
+  const recBefore = JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario', '--name', 'pgdown',
+    '--summary', path.join(WORK, 'pgdown.summary.json'), '--requests', down.out, '--connections', csv,
+    '--queries', '0', '--meta', '{"title":"PostgreSQL down","workers_per_exe":2,"hosts":1}'], { encoding: 'utf8' }));
+  const results = path.join(WORK, 'results.json');
+  fs.writeFileSync(results, JSON.stringify({ machine: {}, knobs: {}, scenarios: [rec, recBefore] }));
+  fs.copyFileSync(csv, path.join(WORK, 'connections-after.csv'));
+  fs.copyFileSync(csv, path.join(WORK, 'connections-pgdown.csv'));
+  const table = execFileSync(path.join(ROOT, 'scripts/lab-report'), ['table', results], { encoding: 'utf8' });
+  const rows = table.trim().split('\n');
+  ok(rows.length === 4 && /^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \(direct\) \| 100 % \| none \|$/.test(rows[2])
+    && /^\| `pgdown` .*\| 0 % \| 2 × 503 db_unavailable\/unavailable \|$/.test(rows[3]),
+  'lab-report table: one row per scenario with the measured numbers', table);
+  execFileSync(path.join(ROOT, 'scripts/lab-report'), ['plot', results, WORK], { encoding: 'utf8' });
+  const png = path.join(WORK, 'connections.png');
+  ok(fs.existsSync(png) && fs.readFileSync(png).subarray(1, 4).toString() === 'PNG', 'lab-report plot: connections.png');
+}
+
+main().catch((e) => {
+  ok(false, `the run went through: ${e.message}`, e.stderr ? e.stderr.toString() : e.stack);
+}).finally(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  try {
+    stack('down', {});
+  } catch (e) {
+    console.log(`# scripts/stack down: ${e.message}`);
+  }
+  fs.rmSync(VAR, { recursive: true, force: true });
+  console.log(`1..${n}`);
+  process.exitCode = failed > 0 ? 1 : 0;
+});
