@@ -209,5 +209,8 @@ test('bad request bodies and sizes', async () => {
   const big = 'x'.repeat(70 * 1024);
   const r = await api('/api/video-complete', { method: 'POST', headers: signedHeaders(big), body: big });
   assert.equal(r.status, 413);
+  // Refused by lighttpd before any worker, and still JSON like every API error.
+  assert.match(r.headers.get('content-type'), /^application\/json/);
+  assert.equal(r.body.error, 'payload_too_large');
   assert.ok(WEBHOOK_SECRET.startsWith('whsec_'));
 });
