@@ -143,6 +143,9 @@ test('a failed generation shows a message and a retry button that works', async 
 
     await providerConfig({ failRate: 0 });
     await retry.click();
+    // The old "failed" stays on screen until the new job is accepted.
+    await page.waitForFunction(() => document.querySelector('[data-testid="persona"]')?.dataset.status !== 'failed',
+      null, { timeout: 15000, polling: 50 });
     outcome = await generationOutcome(page, 90000);
     failOnRefusal(outcome);
     assert.equal(outcome, 'completed');

@@ -186,8 +186,8 @@ async function main() {
   fs.copyFileSync(csv, path.join(WORK, 'connections-pgdown.csv'));
   const table = execFileSync(path.join(ROOT, 'scripts/lab-report'), ['table', results], { encoding: 'utf8' });
   const rows = table.trim().split('\n');
-  ok(rows.length === 4 && /^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \(direct\) \| 100 % \| none \|$/.test(rows[2])
-    && /^\| `pgdown` .*\| 0 % \| 2 × 503 db_unavailable\/unavailable \|$/.test(rows[3]),
+  ok(rows.length === 4 && /^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \(direct\) \| 100 % \(requests: 100 %\) \| none \|$/.test(rows[2])
+    && /^\| `pgdown` .*\| 0 % \(requests: 0 %\) \| 2 × 503 db_unavailable\/unavailable \|$/.test(rows[3]),
   'lab-report table: one row per scenario with the measured numbers', table);
   execFileSync(path.join(ROOT, 'scripts/lab-report'), ['plot', results, WORK], { encoding: 'utf8' });
   const png = path.join(WORK, 'connections.png');
