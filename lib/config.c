@@ -72,20 +72,16 @@ config_load(struct config *cfg, char *err, size_t errsz)
 			*(const char **)(void *)field = v;
 			break;
 		case CONFIG_INT:
-			if (!valid_int(v, e->min, e->max, &n)) {
-				snprintf(err, errsz, "%s: not an integer in "
-				    "%ld..%ld: %s", e->name, e->min, e->max, v);
-				return false;
-			}
-			*(int *)(void *)field = (int)n;
-			break;
 		case CONFIG_LONG:
 			if (!valid_int(v, e->min, e->max, &n)) {
 				snprintf(err, errsz, "%s: not an integer in "
 				    "%ld..%ld: %s", e->name, e->min, e->max, v);
 				return false;
 			}
-			*(long *)(void *)field = (long)n;
+			if (e->type == CONFIG_INT)
+				*(int *)(void *)field = (int)n;
+			else
+				*(long *)(void *)field = (long)n;
 			break;
 		case CONFIG_BOOL:
 			if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)

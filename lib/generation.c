@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "generation.h"
 #include "log.h"
+#include "persona.h"
 #include "valid.h"
 #include "webhook.h"
 
@@ -20,16 +21,6 @@
 enum apply_result {
 	APPLY_DONE,	/* applied everywhere, or nothing to do */
 	APPLY_LATER,	/* try again later (PostgreSQL or provider away) */
-};
-
-/* Columns of DB_IDLE_VIDEO_GET. */
-enum {
-	COL_USER_ID,
-	COL_EXPIRES,
-	COL_PERSONA_ID,
-	COL_VIDEO_URL,
-	COL_JOB_ID,
-	COL_JOB_STATUS,
 };
 
 static void
@@ -50,61 +41,34 @@ generation_answer(struct http_response *resp, int code, const char *status,
 	http_ok(resp, code, o);
 }
 
-/* Keeps the session PostgreSQL just confirmed, so that polls need no query. */
-static void
-generation_cache_session(struct app *app, PGresult *res,
-    const unsigned char hash[AUTH_HASH_LEN])
-{
-	if (app->cfg->cache_sessions)
-		(void)cache_put_session(app->cache, hash,
-		    PQgetvalue(res, 0, COL_USER_ID),
-		    strtoll(PQgetvalue(res, 0, COL_EXPIRES), NULL, 10),
-		    clock_unix_s() + app->cfg->session_ttl_s);
-}
-
 /*
  * Answers from the persona's current state in PostgreSQL when there is
  * nothing to start: 200 with a completed video, 202 with the active job.
- * Returns false when a new job is needed. *user gets the owner.
+ * Returns false when a new job is needed; *user gets the owner.
  */
 static bool
 generation_current(struct app *app, struct http_response *resp,
     const unsigned char hash[AUTH_HASH_LEN], const char *persona_id,
     char user[VALID_UUID_LEN + 1])
 {
-	const char *const values[] = { (const char *)hash, persona_id };
-	const int	 lengths[] = { AUTH_HASH_LEN, 0 };
-	PGresult	*res;
-	enum db_status	 st;
-	const char	*status;
+	struct persona_state	 ps;
+	enum db_status		 st;
 
-	st = db_exec(app->db, DB_IDLE_VIDEO_GET, values, lengths, &res);
-	if (st != DB_OK) {
+	if ((st = persona_state_get(app, hash, persona_id, false, &ps)) != DB_OK)
 		app_db_failed(resp, st);
-		return true;
-	}
-	if (PQntuples(res) != 1) {
+	else if (!ps.authenticated)
 		http_error(resp, API_UNAUTHORIZED,
 		    "The session is unknown or has expired.");
-	} else if (PQgetisnull(res, 0, COL_PERSONA_ID)) {
+	else if (!ps.found)
 		http_error(resp, API_NOT_FOUND, "No such persona.");
-	} else if (!PQgetisnull(res, 0, COL_VIDEO_URL)) {
-		generation_answer(resp, 200, "completed",
-		    PQgetvalue(res, 0, COL_VIDEO_URL), NULL);
-	} else if (video_job_active(status = PQgetisnull(res, 0,
-	    COL_JOB_STATUS) ? NULL : PQgetvalue(res, 0, COL_JOB_STATUS))) {
-		generation_answer(resp, 202, status, NULL,
-		    PQgetvalue(res, 0, COL_JOB_ID));
-	} else {
-		snprintf(user, VALID_UUID_LEN + 1, "%s",
-		    PQgetvalue(res, 0, COL_USER_ID));
-		generation_cache_session(app, res, hash);
-		PQclear(res);
+	else if (ps.video_url[0] != '\0')
+		generation_answer(resp, 200, "completed", ps.video_url, NULL);
+	else if (video_job_active(ps.job_status))
+		generation_answer(resp, 202, ps.job_status, NULL, ps.job_id);
+	else {
+		memcpy(user, ps.user_id, sizeof(ps.user_id));
 		return false;
 	}
-	if (PQntuples(res) == 1)
-		generation_cache_session(app, res, hash);
-	PQclear(res);
 	return true;
 }
 

@@ -7,23 +7,12 @@
 #include "clock.h"
 #include "generation.h"
 #include "idle_video.h"
+#include "persona.h"
 #include "valid.h"
 #include "video.h"
 
 #define ROUTE_PREFIX	"/api/personas/"
 #define ROUTE_SUFFIX	"/idle-video"
-
-/* Columns of DB_IDLE_VIDEO_GET. */
-enum {
-	COL_USER_ID,
-	COL_EXPIRES,
-	COL_PERSONA_ID,
-	COL_VIDEO_URL,
-	COL_JOB_ID,
-	COL_JOB_STATUS,
-	COL_JOB_PREDICTION,
-	COL_JOB_UPDATED,
-};
 
 int
 idle_video_route(const char *path, size_t len, char id[VALID_UUID_LEN + 1])
@@ -136,64 +125,48 @@ idle_video_from_db(struct app *app, struct http_response *resp,
     const unsigned char hash[AUTH_HASH_LEN], const char *persona_id,
     bool session_cached)
 {
-	const char *const values[] = { (const char *)hash, persona_id };
-	const int	 lengths[] = { AUTH_HASH_LEN, 0 };
-	const struct config *cfg = app->cfg;
-	PGresult	*res;
-	enum db_status	 st;
-	const char	*user, *url, *job_id, *job_status;
-	int64_t		 now = clock_unix_s();
+	const struct config	*cfg = app->cfg;
+	struct persona_state	 ps;
+	enum db_status		 st;
+	const char		*url, *job;
 
 	resp->source = "db";
-	st = db_exec(app->db, DB_IDLE_VIDEO_GET, values, lengths, &res);
-	if (st != DB_OK) {
+	if ((st = persona_state_get(app, hash, persona_id, session_cached,
+	    &ps)) != DB_OK) {
 		app_db_failed(resp, st);
 		return;
 	}
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (!ps.authenticated) {
 		http_error(resp, API_UNAUTHORIZED,
 		    "The session is unknown or has expired.");
 		return;
 	}
-	user = PQgetvalue(res, 0, COL_USER_ID);
-	if (cfg->cache_sessions && !session_cached)
-		(void)cache_put_session(app->cache, hash, user,
-		    strtoll(PQgetvalue(res, 0, COL_EXPIRES), NULL, 10),
-		    now + cfg->session_ttl_s);
-	if (PQgetisnull(res, 0, COL_PERSONA_ID)) {
-		PQclear(res);
+	if (!ps.found) {
 		idle_video_not_found(resp);
 		return;
 	}
-	url = PQgetisnull(res, 0, COL_VIDEO_URL) ? NULL :
-	    PQgetvalue(res, 0, COL_VIDEO_URL);
-	job_id = PQgetisnull(res, 0, COL_JOB_ID) ? NULL :
-	    PQgetvalue(res, 0, COL_JOB_ID);
-	job_status = PQgetisnull(res, 0, COL_JOB_STATUS) ? NULL :
-	    PQgetvalue(res, 0, COL_JOB_STATUS);
-	if (video_job_active(job_status)) {
-		enum video_status vs;
-		char ourl[CACHE_URL_MAX];
-		const char *pred = PQgetisnull(res, 0, COL_JOB_PREDICTION) ?
-		    NULL : PQgetvalue(res, 0, COL_JOB_PREDICTION);
+	url = ps.video_url[0] != '\0' ? ps.video_url : NULL;
+	job = video_job_active(ps.job_status) ? ps.job_id : NULL;
+	if (job != NULL) {
+		enum video_status	 vs;
+		char			 ours[CACHE_URL_MAX];
 
-		if (generation_reconcile(app, pred, strtoll(PQgetvalue(res, 0,
-		    COL_JOB_UPDATED), NULL, 10), &vs, ourl)) {
+		if (generation_reconcile(app, ps.job_prediction,
+		    ps.job_updated_at, &vs, ours)) {
 			idle_video_answer(resp, vs, vs == VIDEO_COMPLETED ?
-			    ourl : NULL, NULL, "db");
-			PQclear(res);
+			    ours : NULL, NULL, "db");
 			return;
 		}
 		if (cfg->cache_urls)
-			(void)cache_put_job(app->cache, persona_id, user,
-			    job_id, pred, job_status, strtoll(PQgetvalue(res, 0,
-			    COL_JOB_UPDATED), NULL, 10));
+			(void)cache_put_job(app->cache, persona_id, ps.user_id,
+			    job, ps.job_prediction[0] != '\0' ?
+			    ps.job_prediction : NULL, ps.job_status,
+			    ps.job_updated_at);
 	} else if (cfg->cache_urls && url != NULL)
-		(void)cache_put_video(app->cache, persona_id, user, url, now);
-	idle_video_answer(resp, video_status_of(url, job_status), url,
-	    video_job_active(job_status) ? job_id : NULL, "db");
-	PQclear(res);
+		(void)cache_put_video(app->cache, persona_id, ps.user_id, url,
+		    clock_unix_s());
+	idle_video_answer(resp, video_status_of(url, ps.job_status), url, job,
+	    "db");
 }
 
 static void
