@@ -21,44 +21,19 @@ struct db_stmt_def {
 };
 
 /*
- * Every statement authenticates in the same round trip: the session is
- * joined in, so one query answers "who is this" and "what do they own".
- * No rows means no valid session (401); a row with a NULL persona means
- * the persona is not the caller's (404).
+ * The reads authenticate in the same round trip: the session is joined
+ * in, so one query answers "who is this" and "what do they own". No rows
+ * means no valid session (401); a row with a NULL persona means the
+ * persona is not the caller's (404).
  */
 static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
+	/* Both are functions of schema/postgres.sql, whose plans the server
+	 * keeps per connection (see there). */
 	[DB_PERSONAS_LIST] = { "personas_list",
-	    "SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,"
-	    "       p.id, p.name, v.video_url, j.id, j.status"
-	    "  FROM sessions s"
-	    "  LEFT JOIN LATERAL ("
-	    "       SELECT pp.id, pp.name, pp.created_at FROM personas pp"
-	    "        WHERE pp.user_id = s.user_id"
-	    "          AND ($2::uuid IS NULL OR (pp.created_at, pp.id) >"
-	    "               (SELECT a.created_at, a.id FROM personas a"
-	    "                 WHERE a.id = $2::uuid AND a.user_id = s.user_id))"
-	    "        ORDER BY pp.created_at, pp.id LIMIT $3::int) p ON true"
-	    "  LEFT JOIN idle_videos v ON v.persona_id = p.id"
-	    "  LEFT JOIN LATERAL ("
-	    "       SELECT jj.id, jj.status FROM jobs jj"
-	    "        WHERE jj.persona_id = p.id"
-	    "        ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL"
-	    " WHERE s.token_hash = $1 AND s.expires_at > now()"
-	    " ORDER BY p.created_at, p.id",
+	    "SELECT * FROM personas_list($1, $2::uuid, $3::int)",
 	    3, { 1, 0, 0 }, true },
 	[DB_IDLE_VIDEO_GET] = { "idle_video_get",
-	    "SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,"
-	    "       p.id, v.video_url, j.id, j.status, j.prediction_id,"
-	    "       floor(extract(epoch FROM j.updated_at))::bigint"
-	    "  FROM sessions s"
-	    "  LEFT JOIN personas p ON p.id = $2::uuid AND p.user_id = s.user_id"
-	    "  LEFT JOIN idle_videos v ON v.persona_id = p.id"
-	    "  LEFT JOIN LATERAL ("
-	    "       SELECT jj.id, jj.status, jj.prediction_id, jj.updated_at"
-	    "         FROM jobs jj"
-	    "        WHERE jj.persona_id = p.id"
-	    "        ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL"
-	    " WHERE s.token_hash = $1 AND s.expires_at > now()",
+	    "SELECT * FROM idle_video_get($1, $2::uuid)",
 	    2, { 1, 0 }, true },
 	/* The partial unique index keeps one active job per persona, across
 	 * workers: a second insert returns no row. */
