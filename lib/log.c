@@ -53,8 +53,19 @@ log_write(enum log_level lvl, const char *err, const char *fmt, va_list ap)
 	size_t		 n, start;
 	int		 rc;
 
-	gmtime_r(&now, &tm);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	/* The timestamp is formatted once a second, not once a line. */
+	static time_t	 stamp_at = -1;
+	static char	 stamp[32];
+	static size_t	 stamplen;
+
+	if (now != stamp_at) {
+		gmtime_r(&now, &tm);
+		stamplen = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ",
+		    &tm);
+		stamp_at = now;
+	}
+	memcpy(buf, stamp, stamplen);
+	n = stamplen;
 	rc = snprintf(buf + n, sizeof(buf) - n, "%s[%ld] %s: ",
 	    log_prog, log_pid != 0 ? log_pid : (long)getpid(), log_names[lvl]);
 	if (rc > 0)

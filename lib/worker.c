@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,8 @@ worker_read_request(FCGX_Request *fr, struct http_request *req,
 	return true;
 }
 
-static void
+/* Writes the response; returns the size of its body. */
+static size_t
 worker_write_response(FCGX_Request *fr, const struct http_response *resp)
 {
 	const char	*body = "";
@@ -167,6 +169,7 @@ worker_write_response(FCGX_Request *fr, const struct http_response *resp)
 		FCGX_FPrintF(fr->out, "Allow: %s\r\n", resp->allow);
 	FCGX_PutS("\r\n", fr->out);
 	FCGX_PutStr(body, (int)len, fr->out);
+	return len;
 }
 
 /* Answers one accepted request and logs it. */
@@ -179,11 +182,12 @@ worker_serve(struct app *app, app_handler handler, FCGX_Request *fr)
 	int64_t			 t0 = clock_mono_us();
 	char			*body = NULL, route[160];
 	struct log_access	 a;
+	size_t			 sent;
 
 	http_response_init(&resp);
 	if (worker_read_request(fr, &req, &resp, &body))
 		handler(app, &req, &resp);
-	worker_write_response(fr, &resp);
+	sent = worker_write_response(fr, &resp);
 	/* The parameters (req's strings) die with the request. */
 	snprintf(route, sizeof(route), "%s %s", req.method_name, resp.route);
 	FCGX_Finish_r(fr);
@@ -196,6 +200,12 @@ worker_serve(struct app *app, app_handler handler, FCGX_Request *fr)
 	log_access(&a);
 	http_response_free(&resp);
 	free(body);
+	/*
+	 * A big answer (a list of 1000 personas) leaves a big heap behind;
+	 * give it back, so that an idle worker stays small.
+	 */
+	if (sent > 256 * 1024)
+		malloc_trim(0);
 }
 
 /* Runs the background task; returns when it wants to run next (0: never). */
