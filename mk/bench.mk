@@ -6,9 +6,10 @@
 #                         run scripts/bench: one run, rows 1..7, the table.
 #   make bench-progs      only build build/bench/{fcgi-hello,fcgi-select1}
 #
-# Knobs of scripts/bench (BENCH_SECONDS, BENCH_WORKERS, ...) pass through the
-# environment: make bench BENCH_SECONDS=10 does not work, BENCH_SECONDS=10
-# make bench does. See scripts/bench --help and docs/benchmarks.md.
+# scripts/bench runs its own stack (var/bench/stack, lighttpd on 8380) and
+# writes var/bench/<timestamp>/. Its knobs (BENCH_SECONDS, BENCH_ROWS, ...)
+# come from the environment: BENCH_SECONDS=10 make bench. See
+# scripts/bench --help and docs/benchmarks.md.
 
 BENCH_PROGS = $(BUILD)/bench/fcgi-hello $(BUILD)/bench/fcgi-select1
 
