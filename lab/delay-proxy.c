@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #define PROG		"delay-proxy"
 #define CHUNK_MAX	(64 * 1024)	/* one read */
 #define MAX_QUEUED	(1024 * 1024)	/* per direction, then stop reading */
@@ -99,23 +101,6 @@ usage(void)
 	    "--delay-ms D [--max-conns N] [--user NAME] [--pidfile FILE]\n",
 	    PROG);
 	exit(2);
-}
-
-/* Parses an integer in [min, max]; exits on anything else. */
-static long
-parse_long(const char *opt, const char *s, long min, long max)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "%s: %s must be an integer in %ld..%ld, not "
-		    "'%s'\n", PROG, opt, min, max, s);
-		exit(2);
-	}
-	return v;
 }
 
 /* Splits "[HOST:]PORT" (HOST defaults to def) and resolves it. */
@@ -323,9 +308,9 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--target") == 0)
 			target_spec = argv[++i];
 		else if (strcmp(a, "--delay-ms") == 0)
-			delay_ms = parse_long(a, argv[++i], 0, 60000);
+			delay_ms = cli_long(PROG, a, argv[++i], 0, 60000);
 		else if (strcmp(a, "--max-conns") == 0)
-			max_conns = parse_long(a, argv[++i], 1, 100000);
+			max_conns = cli_long(PROG, a, argv[++i], 1, 100000);
 		else if (strcmp(a, "--user") == 0)
 			user = argv[++i];
 		else if (strcmp(a, "--pidfile") == 0)

@@ -53,6 +53,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "cli.h"
+
 #define PROG		"gallery-load"
 #define BODY_MAX	(4 * 1024 * 1024)	/* longer answers are cut */
 #define URLS_MAX	64
@@ -145,22 +147,6 @@ usage(void)
 	    "[--timeout-ms MS] [--quick-check] [--list-only] "
 	    "[--out FILE.jsonl]\n", PROG);
 	exit(2);
-}
-
-static long
-parse_long(const char *o, const char *s, long min, long max)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "%s: %s must be an integer in %ld..%ld, not "
-		    "'%s'\n", PROG, o, min, max, s);
-		exit(2);
-	}
-	return v;
 }
 
 static void *
@@ -663,16 +649,16 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--tokens") == 0)
 			read_tokens(argv[++i]);
 		else if (strcmp(a, "--browsers") == 0)
-			opt.browsers = (int)parse_long(a, argv[++i], 1, 2000);
+			opt.browsers = (int)cli_long(PROG, a, argv[++i], 1, 2000);
 		else if (strcmp(a, "--galleries") == 0)
-			opt.galleries = parse_long(a, argv[++i], 0, 10000000);
+			opt.galleries = cli_long(PROG, a, argv[++i], 0, 10000000);
 		else if (strcmp(a, "--duration") == 0)
-			opt.duration_s = (double)parse_long(a, argv[++i], 1,
+			opt.duration_s = (double)cli_long(PROG, a, argv[++i], 1,
 			    86400);
 		else if (strcmp(a, "--parallel") == 0)
-			opt.parallel = (int)parse_long(a, argv[++i], 1, 256);
+			opt.parallel = (int)cli_long(PROG, a, argv[++i], 1, 256);
 		else if (strcmp(a, "--timeout-ms") == 0)
-			opt.timeout_ms = parse_long(a, argv[++i], 1, 3600000);
+			opt.timeout_ms = cli_long(PROG, a, argv[++i], 1, 3600000);
 		else if (strcmp(a, "--out") == 0)
 			opt.out = argv[++i];
 		else

@@ -41,6 +41,8 @@
 
 #include <libpq-fe.h>
 
+#include "cli.h"
+
 #define PROG	"pg-sampler"
 
 static volatile sig_atomic_t stop_flag;
@@ -68,22 +70,6 @@ usage(void)
 	    "[--role NAME] [--interval-ms MS] [--max-seconds S] "
 	    "[--pgbouncer CONNINFO]\n", PROG);
 	exit(2);
-}
-
-static long
-parse_long(const char *opt, const char *s, long min, long max)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "%s: %s must be an integer in %ld..%ld, not "
-		    "'%s'\n", PROG, opt, min, max, s);
-		exit(2);
-	}
-	return v;
 }
 
 /* Returns a live connection, reconnecting (with a 1 s bound) if needed. */
@@ -157,9 +143,9 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--pgbouncer") == 0)
 			pgb_info = argv[++i];
 		else if (strcmp(a, "--interval-ms") == 0)
-			interval_ms = parse_long(a, argv[++i], 10, 10000);
+			interval_ms = cli_long(PROG, a, argv[++i], 10, 10000);
 		else if (strcmp(a, "--max-seconds") == 0)
-			max_s = parse_long(a, argv[++i], 1, 86400);
+			max_s = cli_long(PROG, a, argv[++i], 1, 86400);
 		else
 			usage();
 	}

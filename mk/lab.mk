@@ -9,7 +9,9 @@
 
 LAB_BUILD   = build/lab
 LAB_TOOLS   = $(LAB_BUILD)/gallery-load $(LAB_BUILD)/pg-sampler $(LAB_BUILD)/delay-proxy
-LAB_CFLAGS  = -std=c11 -D_GNU_SOURCE -O2 -g $(WARNINGS)
+LAB_CFLAGS  = -std=c11 -D_GNU_SOURCE -O2 -g $(WARNINGS) -Ilab -Ilib
+# Shared by the tools: their option parsing, on the project's strict parser.
+LAB_COMMON  = lab/cli.c lib/valid.c
 LAB_CURL    = $(shell pkg-config --cflags --libs libcurl json-c 2>/dev/null || echo -lcurl -ljson-c)
 LAB_PQ      = $(shell pkg-config --cflags --libs libpq 2>/dev/null || echo -lpq)
 
@@ -17,17 +19,17 @@ all: $(LAB_TOOLS)
 
 lab: $(LAB_TOOLS)
 
-$(LAB_BUILD)/gallery-load: lab/gallery-load.c mk/lab.mk
+$(LAB_BUILD)/gallery-load: lab/gallery-load.c $(LAB_COMMON) lab/cli.h mk/lab.mk
 	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) -pthread -o $@ $< $(LAB_CURL) -lm
+	$(CC) $(LAB_CFLAGS) -pthread -o $@ $< $(LAB_COMMON) $(LAB_CURL) -lm
 
-$(LAB_BUILD)/pg-sampler: lab/pg-sampler.c mk/lab.mk
+$(LAB_BUILD)/pg-sampler: lab/pg-sampler.c $(LAB_COMMON) lab/cli.h mk/lab.mk
 	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) -o $@ $< $(LAB_PQ)
+	$(CC) $(LAB_CFLAGS) -o $@ $< $(LAB_COMMON) $(LAB_PQ)
 
-$(LAB_BUILD)/delay-proxy: lab/delay-proxy.c mk/lab.mk
+$(LAB_BUILD)/delay-proxy: lab/delay-proxy.c $(LAB_COMMON) lab/cli.h mk/lab.mk
 	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) -o $@ $<
+	$(CC) $(LAB_CFLAGS) -o $@ $< $(LAB_COMMON)
 
 repro: deps
 	$(MAKE) all
