@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 
 #define PROG		"delay-proxy"
 #define CHUNK_MAX	(64 * 1024)	/* one read */
@@ -75,15 +76,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -181,7 +173,7 @@ dir_push(struct dir *d, const char *data, size_t len, bool eof)
 	if (c == NULL)
 		return false;
 	c->next = NULL;
-	c->due_us = now_us() + delay_us;
+	c->due_us = clock_mono_us() + delay_us;
 	c->len = len;
 	c->off = 0;
 	c->eof = eof;
@@ -392,7 +384,7 @@ main(int argc, char **argv)
 	    max_conns);
 
 	while (!stop_flag) {
-		int64_t		 now = now_us(), due = -1;
+		int64_t		 now = clock_mono_us(), due = -1;
 		struct timespec	 ts, *tsp = NULL;
 		int		 np = 0, rc;
 
@@ -441,7 +433,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s: poll: %s\n", PROG, strerror(errno));
 			break;
 		}
-		now = now_us();
+		now = clock_mono_us();
 
 		/* Relay on the connections that were polled (pfds[1..]). */
 		for (long i = 0; i < nconns; i++) {

@@ -54,6 +54,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "clock.h"
 
 #define PROG		"gallery-load"
 #define BODY_MAX	(4 * 1024 * 1024)	/* longer answers are cut */
@@ -122,15 +123,6 @@ static pthread_mutex_t	 out_mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t		 t0_us;
 static int64_t		 deadline_us;	/* 0: none */
 static volatile sig_atomic_t stop_flag;
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void
 on_signal(int sig)
@@ -405,7 +397,7 @@ run_batch(struct browser *b, struct req *reqs, size_t n, long gallery)
 	size_t	 next = 0, active = 0, left = n;
 
 	while (left > 0) {
-		int64_t		 now = now_us();
+		int64_t		 now = clock_mono_us();
 		CURLMsg		*m;
 		int		 running, q;
 		long		 wait_ms = 100;
@@ -444,7 +436,7 @@ run_batch(struct browser *b, struct req *reqs, size_t n, long gallery)
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
 			    &priv);
 			r = (struct req *)(void *)priv;
-			r->rec.ms = (double)(now_us() - r->issued_us) / 1000.0;
+			r->rec.ms = (double)(clock_mono_us() - r->issued_us) / 1000.0;
 			judge(r, m->data.result);
 			r->done = true;
 			req_record(r, gallery);
@@ -464,7 +456,7 @@ run_batch(struct browser *b, struct req *reqs, size_t n, long gallery)
 		/* Wake for the queue's next abort deadline too. */
 		if (next < n) {
 			int64_t until = reqs[next].issued_us +
-			    opt.timeout_ms * 1000 - now_us();
+			    opt.timeout_ms * 1000 - clock_mono_us();
 
 			if (until / 1000 < wait_ms)
 				wait_ms = until > 0 ? until / 1000 : 0;
@@ -481,7 +473,7 @@ static bool
 load_gallery(struct browser *b, long g)
 {
 	struct req	 list, *videos = NULL;
-	int64_t		 start = now_us();
+	int64_t		 start = clock_mono_us();
 	json_object	*arr = NULL;
 	size_t		 n = 0, nok = 0;
 	bool		 ok, local_ok = true;
@@ -502,7 +494,7 @@ load_gallery(struct browser *b, long g)
 	    json_object_object_get_ex(list.doc, "personas", &arr);
 	nok = ok ? 1 : 0;
 	if (ok && !opt.list_only) {
-		int64_t issued = now_us();
+		int64_t issued = clock_mono_us();
 
 		n = json_object_array_length(arr);
 		videos = calloc(n > 0 ? n : 1, sizeof(*videos));
@@ -543,7 +535,7 @@ load_gallery(struct browser *b, long g)
 	if (!local_ok)
 		return false;
 
-	gallery_add(b, (double)(now_us() - start) / 1000.0, ok);
+	gallery_add(b, (double)(clock_mono_us() - start) / 1000.0, ok);
 	o = json_object_new_object();
 	json_object_object_add(o, "t_ms", jnum(
 	    (double)(start - t0_us) / 1000.0, 1));
@@ -569,7 +561,7 @@ browser_main(void *arg)
 	for (long g = 0; !stop_flag; g++) {
 		if (opt.galleries >= 0 && g >= opt.galleries)
 			break;
-		if (deadline_us > 0 && now_us() >= deadline_us)
+		if (deadline_us > 0 && clock_mono_us() >= deadline_us)
 			break;
 		if (!load_gallery(b, g)) {
 			b->failed = true;
@@ -686,7 +678,7 @@ main(int argc, char **argv)
 
 	if ((bs = calloc((size_t)opt.browsers, sizeof(*bs))) == NULL)
 		return 1;
-	t0_us = now_us();
+	t0_us = clock_mono_us();
 	if (opt.duration_s > 0)
 		deadline_us = t0_us + (int64_t)(opt.duration_s * 1e6);
 	for (int i = 0; i < opt.browsers; i++) {
@@ -771,7 +763,7 @@ main(int argc, char **argv)
 	json_object_object_add(sum, "request_ms", percentiles(rms, nrec));
 	json_object_object_add(sum, "errors", errs);
 	json_object_object_add(sum, "wall_s", jnum(
-	    (double)(now_us() - t0_us) / 1e6, 2));
+	    (double)(clock_mono_us() - t0_us) / 1e6, 2));
 	puts(json_object_to_json_string_ext(sum, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(sum);
 
