@@ -13,7 +13,16 @@ const { execFileSync, spawn } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'build/lab');
-const WORK = path.join(ROOT, 'var/lab/test');
+// The services' users must reach the stack's state: from a private
+// checkout (a folder above it not traversable), keep it under /tmp.
+function reachable(dir) {
+  try {
+    for (const u of ['postgres', 'www-data']) execFileSync('runuser', ['-u', u, '--', 'test', '-x', dir], { stdio: 'ignore' });
+    return true;
+  } catch { return false; }
+}
+const WORK = reachable(ROOT) ? path.join(ROOT, 'var/lab/test')
+  : `/tmp/fcgi-pool-lab-labtest-${require('node:crypto').createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`;
 const VAR = path.join(WORK, 'stack');
 const PORT = 8380;
 const PG_PORT = 55580;
