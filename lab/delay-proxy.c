@@ -68,15 +68,7 @@ struct conn {
 	struct dir	 down;		/* server -> client */
 };
 
-static volatile sig_atomic_t	 stop_flag;
 static int64_t			 delay_us;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void
 warnx_(const char *fmt, const char *arg)
@@ -285,7 +277,6 @@ main(int argc, char **argv)
 	socklen_t		 llen, tlen;
 	struct conn		*conns;
 	struct pollfd		*pfds;
-	struct sigaction	 sa;
 	struct rlimit		 rl;
 	int			 lfd, one = 1;
 	long			 nconns = 0, served = 0;
@@ -366,12 +357,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_catch_stop();
 
 	conns = calloc((size_t)max_conns, sizeof(*conns));
 	pfds = calloc((size_t)(2 * max_conns + 1), sizeof(*pfds));
@@ -383,7 +369,7 @@ main(int argc, char **argv)
 	    "connections\n", PROG, listen_spec, target_spec, delay_ms,
 	    max_conns);
 
-	while (!stop_flag) {
+	while (!cli_stop) {
 		int64_t		 now = clock_mono_us(), due = -1;
 		struct timespec	 ts, *tsp = NULL;
 		int		 np = 0, rc;

@@ -122,14 +122,6 @@ static FILE		*out_f;
 static pthread_mutex_t	 out_mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t		 t0_us;
 static int64_t		 deadline_us;	/* 0: none */
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void
 usage(void)
@@ -558,7 +550,7 @@ browser_main(void *arg)
 {
 	struct browser *b = arg;
 
-	for (long g = 0; !stop_flag; g++) {
+	for (long g = 0; !cli_stop; g++) {
 		if (opt.galleries >= 0 && g >= opt.galleries)
 			break;
 		if (deadline_us > 0 && clock_mono_us() >= deadline_us)
@@ -603,7 +595,6 @@ int
 main(int argc, char **argv)
 {
 	struct browser		*bs;
-	struct sigaction	 sa;
 	size_t			 nrec = 0, nrec_ok = 0, ngal = 0, ngal_ok = 0;
 	size_t			 ig = 0, ir = 0;
 	double			*gms, *rms;
@@ -669,12 +660,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: curl_global_init failed\n", PROG);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_catch_stop();
 
 	if ((bs = calloc((size_t)opt.browsers, sizeof(*bs))) == NULL)
 		return 1;
@@ -699,7 +685,7 @@ main(int argc, char **argv)
 		if (pthread_create(&b->thread, NULL, browser_main, b) != 0) {
 			fprintf(stderr, "%s: cannot start browser %d\n", PROG,
 			    i);
-			stop_flag = 1;
+			cli_stop = 1;
 			opt.browsers = i;
 			failed = true;
 			break;

@@ -45,7 +45,6 @@
 
 #define PROG	"pg-sampler"
 
-static volatile sig_atomic_t stop_flag;
 
 static const char *const activity_sql =
     "SELECT count(*) FILTER (WHERE usename = $1),"
@@ -55,13 +54,6 @@ static const char *const activity_sql =
     "       current_setting('max_connections')::int,"
     "       current_setting('superuser_reserved_connections')::int"
     "  FROM pg_stat_activity";
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void
 usage(void)
@@ -125,7 +117,6 @@ main(int argc, char **argv)
 	long		 maxconn = -1, peak_pgb = -1, peak_wait = -1;
 	PGconn		*pg = NULL, *pgb = NULL;
 	FILE		*f;
-	struct sigaction sa;
 	struct timespec	 start, next, wall;
 	int64_t		 start_ns;
 
@@ -159,16 +150,12 @@ main(int argc, char **argv)
 	    "max_connections,reserved,pgb_clients,pgb_waiting,pgb_servers\n");
 	fflush(f);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cli_catch_stop();
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	start_ns = (int64_t)start.tv_sec * 1000000000 + start.tv_nsec;
 	next = start;
-	while (!stop_flag) {
+	while (!cli_stop) {
 		char		 pgcols[128] = ",,,,,", pgbcols[96] = ",,";
 		struct timespec	 now;
 		int64_t		 now_ns;
@@ -250,7 +237,7 @@ main(int argc, char **argv)
 			}
 		} while ((int64_t)next.tv_sec * 1000000000 + next.tv_nsec <
 		    now_ns);
-		while (!stop_flag && clock_nanosleep(CLOCK_MONOTONIC,
+		while (!cli_stop && clock_nanosleep(CLOCK_MONOTONIC,
 		    TIMER_ABSTIME, &next, NULL) == EINTR)
 			;
 	}

@@ -40,6 +40,29 @@ app_db_failed(struct http_response *resp, enum db_status st)
 }
 
 void
+app_video_answer(struct http_response *resp, int code, const char *status,
+    const char *url, const char *job_id, const char *source)
+{
+	json_object	*o = json_object_new_object();
+
+	if (o == NULL) {
+		http_error(resp, API_INTERNAL, "Out of memory.");
+		return;
+	}
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "videoUrl",
+	    url != NULL ? json_object_new_string(url) : NULL);
+	json_object_object_add(o, "jobId",
+	    job_id != NULL ? json_object_new_string(job_id) : NULL);
+	if (source != NULL) {
+		json_object_object_add(o, "source",
+		    json_object_new_string(source));
+		resp->source = source;
+	}
+	http_ok(resp, code, o);
+}
+
+void
 app_method_not_allowed(struct http_response *resp, const char *allow)
 {
 	char	 msg[96];

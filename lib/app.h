@@ -42,6 +42,15 @@ bool	app_authenticate(const struct http_request *req,
 /* Answers 503 db_unavailable (with Retry-After and the reason). */
 void	app_db_failed(struct http_response *, enum db_status);
 
+/*
+ * Sets the answer about a persona's idle video: {"status", "videoUrl",
+ * "jobId"} (NULL strings as null), and "source" when source is not NULL
+ * (the poll says where its answer came from; the start of a generation
+ * does not).
+ */
+void	app_video_answer(struct http_response *, int code, const char *status,
+	    const char *url, const char *job_id, const char *source);
+
 /* Answers 405 with the Allow header. */
 void	app_method_not_allowed(struct http_response *, const char *allow);
 

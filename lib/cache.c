@@ -141,7 +141,7 @@ cache_try_open(struct cache *c)
 {
 	struct stat	 sb;
 	char		*msg = NULL;
-	int		 rc, version = -1;
+	int		 rc, version = -1, persist = 1;
 	sqlite3_stmt	*q = NULL;
 
 	rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE |
@@ -150,6 +150,13 @@ cache_try_open(struct cache *c)
 		goto fail;
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, c->busy_ms);
+	/*
+	 * Never unlink the -wal file by name when this connection closes: a
+	 * worker closing its handle on a removed or replaced file would
+	 * otherwise delete the -wal of the new file that the other workers
+	 * already write to, and their commits would vanish.
+	 */
+	sqlite3_file_control(c->db, NULL, SQLITE_FCNTL_PERSIST_WAL, &persist);
 	/*
 	 * synchronous=NORMAL: in WAL mode the file stays consistent and
 	 * committed rows survive a crash of any worker; only a power loss

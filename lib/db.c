@@ -99,7 +99,6 @@ struct db {
 	int		 statement_ms;
 	int64_t		 last_used_us;	/* monotonic, end of last use */
 	unsigned long	 queries;	/* statements sent */
-	char		 sqlstate[6];	/* of the last query error */
 };
 
 struct db *
@@ -176,12 +175,6 @@ const char *
 db_status_reason(enum db_status st)
 {
 	return st < DB_STATUS__MAX ? db_reasons[st] : "unknown";
-}
-
-const char *
-db_sqlstate(const struct db *db)
-{
-	return db->sqlstate;
 }
 
 /*
@@ -338,11 +331,10 @@ db_exec_once(struct db *db, const struct db_stmt_def *def,
 	if (first != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		const char *state = PQresultErrorField(first, PG_DIAG_SQLSTATE);
 
-		snprintf(db->sqlstate, sizeof(db->sqlstate), "%s",
-		    state != NULL ? state : "");
 		db_log_failure(def->name, PQresultErrorMessage(first));
-		ret = strcmp(db->sqlstate, "57014") == 0 ? DB_TIMEOUT :
-		    DB_QUERY_ERROR;
+		/* 57014: the server's statement_timeout ended it. */
+		ret = state != NULL && strcmp(state, "57014") == 0 ?
+		    DB_TIMEOUT : DB_QUERY_ERROR;
 		PQclear(first);
 		db->last_used_us = clock_mono_us();
 		return ret;
@@ -370,7 +362,6 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *values,
 		abort();
 	def = &db_stmts[stmt];
 	*res = NULL;
-	db->sqlstate[0] = '\0';
 	reused = db->conn != NULL;
 	if (!reused && (st = db_connect(db)) != DB_OK)
 		return st;

@@ -79,7 +79,4 @@ unsigned long	 db_queries(const struct db *);
 /* A short token for logs and error bodies: "too_many_clients", ... */
 const char	*db_status_reason(enum db_status);
 
-/* The SQLSTATE of the last DB_QUERY_ERROR ("" if none). */
-const char	*db_sqlstate(const struct db *);
-
 #endif /* DB_H */

@@ -23,24 +23,6 @@ enum apply_result {
 	APPLY_LATER,	/* try again later (PostgreSQL or provider away) */
 };
 
-static void
-generation_answer(struct http_response *resp, int code, const char *status,
-    const char *url, const char *job_id)
-{
-	json_object *o = json_object_new_object();
-
-	if (o == NULL) {
-		http_error(resp, API_INTERNAL, "Out of memory.");
-		return;
-	}
-	json_object_object_add(o, "status", json_object_new_string(status));
-	json_object_object_add(o, "videoUrl",
-	    url != NULL ? json_object_new_string(url) : NULL);
-	json_object_object_add(o, "jobId",
-	    job_id != NULL ? json_object_new_string(job_id) : NULL);
-	http_ok(resp, code, o);
-}
-
 /*
  * Answers from the persona's current state in PostgreSQL when there is
  * nothing to start: 200 with a completed video, 202 with the active job.
@@ -62,9 +44,11 @@ generation_current(struct app *app, struct http_response *resp,
 	else if (!ps.found)
 		http_error(resp, API_NOT_FOUND, "No such persona.");
 	else if (ps.video_url[0] != '\0')
-		generation_answer(resp, 200, "completed", ps.video_url, NULL);
+		app_video_answer(resp, 200, "completed", ps.video_url, NULL,
+		    NULL);
 	else if (video_job_active(ps.job_status))
-		generation_answer(resp, 202, ps.job_status, NULL, ps.job_id);
+		app_video_answer(resp, 202, ps.job_status, NULL, ps.job_id,
+		    NULL);
 	else {
 		memcpy(user, ps.user_id, sizeof(ps.user_id));
 		return false;
@@ -142,7 +126,7 @@ generation_start(struct app *app, const struct http_request *req,
 	}
 	log_msg(LOG_INFO, "generation: persona %s job %s prediction %s",
 	    persona_id, job, pred.id);
-	generation_answer(resp, 202, "starting", NULL, job);
+	app_video_answer(resp, 202, "starting", NULL, job, NULL);
 }
 
 /*

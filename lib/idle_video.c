@@ -31,21 +31,8 @@ static void
 idle_video_answer(struct http_response *resp, enum video_status status,
     const char *url, const char *job_id, const char *source)
 {
-	json_object	*o = json_object_new_object();
-
-	if (o == NULL) {
-		http_error(resp, API_INTERNAL, "Out of memory.");
-		return;
-	}
-	json_object_object_add(o, "status",
-	    json_object_new_string(video_status_name(status)));
-	json_object_object_add(o, "videoUrl",
-	    url != NULL ? json_object_new_string(url) : NULL);
-	json_object_object_add(o, "jobId",
-	    job_id != NULL ? json_object_new_string(job_id) : NULL);
-	json_object_object_add(o, "source", json_object_new_string(source));
-	resp->source = source;
-	http_ok(resp, 200, o);
+	app_video_answer(resp, 200, video_status_name(status), url, job_id,
+	    source);
 }
 
 static void
