@@ -24,7 +24,8 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS)
 
 LIB_SRCS  = $(wildcard lib/*.c)
-LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/cache_schema.o
+SCHEMAS   = cache outbox
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(SCHEMAS:%=$(BUILD)/gen/%_schema.o)
 LIB       = $(BUILD)/libfpl.a
 PROGS     = personas idle-video video-complete
 BINS      = $(PROGS:%=$(BUILD)/bin/%)
@@ -41,15 +42,16 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The cache schema is compiled in, so a worker can recreate a lost cache.
-$(BUILD)/gen/cache_schema.c: schema/cache.sql
+# The SQLite schemas are compiled in, so that a worker can recreate a lost
+# cache and the engine can create the outbox: schema/X.sql -> X_schema_sql.
+$(BUILD)/gen/%_schema.c: schema/%.sql
 	@mkdir -p $(@D)
-	{ echo '/* Generated from schema/cache.sql by the Makefile. */'; \
-	  echo 'const char cache_schema_sql[] ='; \
+	{ echo '/* Generated from $< by the Makefile. */'; \
+	  echo 'const char $*_schema_sql[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
 
-$(BUILD)/gen/cache_schema.o: $(BUILD)/gen/cache_schema.c
+$(BUILD)/gen/%_schema.o: $(BUILD)/gen/%_schema.c
 	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)

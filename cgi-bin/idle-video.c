@@ -7,5 +7,5 @@
 int
 main(int argc, char **argv)
 {
-	return worker_main(argc, argv, "idle-video", idle_video_handle, NULL);
+	return worker_main(argc, argv, "idle-video", idle_video_handle);
 }

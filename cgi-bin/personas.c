@@ -8,5 +8,5 @@
 int
 main(int argc, char **argv)
 {
-	return worker_main(argc, argv, "personas", personas_handle, NULL);
+	return worker_main(argc, argv, "personas", personas_handle);
 }

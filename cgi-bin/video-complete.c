@@ -1,14 +1,16 @@
 /*
  * video-complete: FastCGI worker for POST /api/video-complete, the video
- * provider's webhook.
+ * provider's webhook; with an argument, the background engine (--engine,
+ * --drain) or its outbox (--outbox), see lib/engine.h.
  */
-#include "generation.h"
+#include "engine.h"
 #include "video_complete.h"
 #include "worker.h"
 
 int
 main(int argc, char **argv)
 {
-	return worker_main(argc, argv, "video-complete", video_complete_handle,
-	    generation_drain);
+	if (argc > 1)
+		return engine_main(argc, argv);
+	return worker_main(argc, argv, "video-complete", video_complete_handle);
 }

@@ -1,9 +1,64 @@
 /*
- * app.c: answers shared by the handlers.
+ * app.c: a process's handles, and the answers its handlers share.
  */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "app.h"
+#include "log.h"
+#include "outbox.h"
+
+bool
+app_open(struct app *app, struct config *cfg, const char *name)
+{
+	char	 err[256], appname[64];
+	int	 level;
+
+	memset(app, 0, sizeof(*app));
+	if (!config_load(cfg, err, sizeof(err))) {
+		dprintf(STDERR_FILENO, "%s: configuration: %s\n", name, err);
+		return false;
+	}
+	level = log_level_parse(cfg->log_level);
+	log_init(name, level < 0 ? LOG_INFO : (enum log_level)level);
+	if (getuid() == 0 || geteuid() == 0) {
+		log_warnx("refusing to run as root: start me as the service's "
+		    "user (scripts/stack does)");
+		return false;
+	}
+	app->cfg = cfg;
+	snprintf(appname, sizeof(appname), "%s:%ld", name, (long)getpid());
+	app->db = db_new(cfg->database_url, appname, cfg->pg_connect_timeout_ms,
+	    cfg->pg_statement_timeout_ms);
+	app->cache = cache_open(cfg->cache_path, cfg->cache_busy_timeout_ms);
+	if (app->db == NULL || app->cache == NULL) {
+		log_warnx("out of memory at start-up");
+		app_close(app);
+		return false;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		log_warnx("curl_global_init failed: no video provider");
+	else if ((app->provider = provider_new(cfg->provider_url,
+	    cfg->provider_token, cfg->pg_connect_timeout_ms,
+	    cfg->provider_timeout_ms)) == NULL)
+		log_warnx("PROVIDER_URL is not an http(s) URL: %s",
+		    cfg->provider_url);
+	return true;
+}
+
+void
+app_close(struct app *app)
+{
+	db_free(app->db);
+	cache_close(app->cache);
+	provider_free(app->provider);
+	outbox_close(app->outbox);
+	curl_global_cleanup();
+	memset(app, 0, sizeof(*app));
+}
 
 bool
 app_authenticate(const struct http_request *req, struct http_response *resp,
@@ -23,6 +78,16 @@ app_authenticate(const struct http_request *req, struct http_response *resp,
 		return false;
 	}
 	return true;
+}
+
+void
+app_unauthorized(struct app *app, struct http_response *resp,
+    const unsigned char hash[AUTH_HASH_LEN])
+{
+	if (app->cfg->cache_sessions)
+		(void)cache_forget_session(app->cache, hash);
+	http_error(resp, API_UNAUTHORIZED,
+	    "The session is unknown or has expired.");
 }
 
 void

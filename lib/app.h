@@ -13,12 +13,15 @@
 #include "http.h"
 #include "provider.h"
 
-/* One worker's state, alive for the life of the process. */
+struct outbox;
+
+/* One process's state (a worker's or the engine's), alive while it lives. */
 struct app {
 	const struct config	*cfg;
 	struct db		*db;	/* at most one PostgreSQL connection */
 	struct cache		*cache;	/* the shared SQLite file */
 	struct provider		*provider; /* the video provider's client */
+	struct outbox		*outbox; /* the durable outbox, once opened */
 };
 
 /* A handler answers one request; it never fails to fill resp. */
@@ -26,11 +29,12 @@ typedef void (*app_handler)(struct app *, const struct http_request *,
     struct http_response *);
 
 /*
- * Background work, run after a response is finished and when the worker
- * wakes up idle. Returns the seconds until it wants to run again, 0 for
- * "only after the next request".
+ * Reads the configuration into cfg, starts logging as name, refuses root,
+ * and opens app's handles (PostgreSQL lazily; the outbox is left to its
+ * users). Returns false, having said why on stderr or in the log.
  */
-typedef int (*app_task)(struct app *);
+bool	app_open(struct app *, struct config *cfg, const char *name);
+void	app_close(struct app *);
 
 /*
  * Hashes the bearer token of req into hash. Answers 401 into resp and
@@ -38,6 +42,13 @@ typedef int (*app_task)(struct app *);
  */
 bool	app_authenticate(const struct http_request *req,
 	    struct http_response *resp, unsigned char hash[AUTH_HASH_LEN]);
+
+/*
+ * Answers 401 for a session that PostgreSQL does not know (any more), and
+ * removes it from the cache, so that it stops working on cached paths.
+ */
+void	app_unauthorized(struct app *, struct http_response *,
+	    const unsigned char hash[AUTH_HASH_LEN]);
 
 /* Answers 503 db_unavailable (with Retry-After and the reason). */
 void	app_db_failed(struct http_response *, enum db_status);

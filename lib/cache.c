@@ -18,7 +18,7 @@
 /* schema/cache.sql, compiled in by the Makefile. */
 extern const char cache_schema_sql[];
 
-#define CACHE_SCHEMA_VERSION	2
+#define CACHE_SCHEMA_VERSION	3
 #define CACHE_RECHECK_US	1000000	/* stat the file at most once a second */
 
 enum cache_stmt {
@@ -27,14 +27,7 @@ enum cache_stmt {
 	CACHE_PUT_VIDEO,
 	CACHE_PUT_JOB,
 	CACHE_JOB_BY_PREDICTION,
-	CACHE_OUTBOX_ADD,
-	CACHE_OUTBOX_NEXT,
-	CACHE_OUTBOX_LATER,
-	CACHE_OUTBOX_DONE,
-	CACHE_OUTBOX_PURGE,
-	CACHE_OUTBOX_PENDING,
-	CACHE_SYNC_FULL,
-	CACHE_SYNC_NORMAL,
+	CACHE_FORGET_SESSION,
 	CACHE_BEGIN,
 	CACHE_COMMIT,
 	CACHE_ROLLBACK,
@@ -73,26 +66,8 @@ static const char *const cache_sql[CACHE_STMT__MAX] = {
 	"    OR jobs.status IN ('starting', 'processing')",
 	/* CACHE_JOB_BY_PREDICTION */
 	"SELECT persona_id, user_id, job_id FROM jobs WHERE prediction_id = ?1",
-	/* CACHE_OUTBOX_ADD: a repeated webhook-id changes nothing. */
-	"INSERT INTO outbox (webhook_id, prediction_id, status, output_url,"
-	" error, received_at, next_try_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-	" ON CONFLICT (webhook_id) DO NOTHING",
-	/* CACHE_OUTBOX_NEXT */
-	"SELECT webhook_id, prediction_id, status, output_url, error,"
-	"       video_url, attempts, received_at"
-	"  FROM outbox WHERE done_at IS NULL AND next_try_at <= ?1"
-	" ORDER BY received_at, webhook_id LIMIT 1",
-	/* CACHE_OUTBOX_LATER: also the claim, with a lease as next try. */
-	"UPDATE outbox SET attempts = attempts + ?3, next_try_at = ?2,"
-	" video_url = coalesce(?4, video_url) WHERE webhook_id = ?1",
-	/* CACHE_OUTBOX_DONE */
-	"UPDATE outbox SET done_at = ?2 WHERE webhook_id = ?1",
-	/* CACHE_OUTBOX_PURGE */
-	"DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < ?1",
-	/* CACHE_OUTBOX_PENDING */
-	"SELECT count(*), min(next_try_at) FROM outbox WHERE done_at IS NULL",
-	"PRAGMA synchronous=FULL",
-	"PRAGMA synchronous=NORMAL",
+	/* CACHE_FORGET_SESSION */
+	"DELETE FROM sessions WHERE token_hash = ?1",
 	"BEGIN IMMEDIATE",
 	"COMMIT",
 	"ROLLBACK",
@@ -160,7 +135,8 @@ cache_try_open(struct cache *c)
 	/*
 	 * synchronous=NORMAL: in WAL mode the file stays consistent and
 	 * committed rows survive a crash of any worker; only a power loss
-	 * may lose the last commits, which PostgreSQL still has.
+	 * may lose the last commits, which PostgreSQL or the outbox still
+	 * has: nothing here is kept only here.
 	 */
 	/*
 	 * A small page cache per worker (512 KiB, not SQLite's 2 MB): the
@@ -462,6 +438,18 @@ cache_put_job(struct cache *c, const char *persona_id, const char *user_id,
 
 
 bool
+cache_forget_session(struct cache *c, const unsigned char hash[AUTH_HASH_LEN])
+{
+	sqlite3_stmt	*st;
+
+	if (!cache_ready(c))
+		return false;
+	st = c->st[CACHE_FORGET_SESSION];
+	sqlite3_bind_blob(st, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+	return cache_write(c, CACHE_FORGET_SESSION, "forget session");
+}
+
+bool
 cache_begin(struct cache *c)
 {
 	if (!cache_ready(c) || !cache_write(c, CACHE_BEGIN, "begin"))
@@ -485,10 +473,6 @@ cache_end(struct cache *c, bool ok)
 	return done && ok;
 }
 
-/*
- * The outbox.
- */
-
 bool
 cache_job_by_prediction(struct cache *c, const char *prediction_id,
     char persona_id[VALID_UUID_LEN + 1], char user_id[VALID_UUID_LEN + 1],
@@ -511,129 +495,4 @@ cache_job_by_prediction(struct cache *c, const char *prediction_id,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		cache_failed(c, "job by prediction", rc);
 	return rc == SQLITE_ROW && persona_id[0] != '\0' && user_id[0] != '\0';
-}
-
-int
-cache_outbox_add(struct cache *c, const char *webhook_id,
-    const char *prediction_id, const char *status, const char *output_url,
-    const char *error, int64_t now)
-{
-	sqlite3_stmt	*st;
-	bool		 ok;
-
-	if (!cache_ready(c))
-		return -1;
-	/* Durable before the provider hears "accepted": fsync this commit. */
-	if (!cache_write(c, CACHE_SYNC_FULL, "synchronous full"))
-		return -1;
-	st = c->st[CACHE_OUTBOX_ADD];
-	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, prediction_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-	if (output_url != NULL && *output_url != '\0')
-		sqlite3_bind_text(st, 4, output_url, -1, SQLITE_STATIC);
-	if (error != NULL && *error != '\0')
-		sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	ok = cache_write(c, CACHE_OUTBOX_ADD, "outbox add");
-	if (c->db != NULL)
-		(void)cache_write(c, CACHE_SYNC_NORMAL, "synchronous normal");
-	if (!ok)
-		return -1;
-	return sqlite3_changes(c->db) > 0 ? 1 : 0;
-}
-
-bool
-cache_outbox_claim(struct cache *c, int64_t now, int lease_s,
-    struct outbox_event *ev)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-	bool		 found = false;
-
-	if (!cache_begin(c))
-		return false;
-	st = c->st[CACHE_OUTBOX_NEXT];
-	sqlite3_bind_int64(st, 1, now);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(ev, 0, sizeof(*ev));
-		cache_copy_text(st, 0, ev->webhook_id, sizeof(ev->webhook_id));
-		cache_copy_text(st, 1, ev->prediction_id,
-		    sizeof(ev->prediction_id));
-		cache_copy_text(st, 2, ev->status, sizeof(ev->status));
-		cache_copy_text(st, 3, ev->output_url, sizeof(ev->output_url));
-		cache_copy_text(st, 4, ev->error, sizeof(ev->error));
-		cache_copy_text(st, 5, ev->video_url, sizeof(ev->video_url));
-		ev->attempts = sqlite3_column_int(st, 6);
-		ev->received_at = sqlite3_column_int64(st, 7);
-		found = true;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		cache_failed(c, "outbox next", rc);
-		(void)cache_end(c, false);
-		return false;
-	}
-	if (found) {
-		st = c->st[CACHE_OUTBOX_LATER];
-		sqlite3_bind_text(st, 1, ev->webhook_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now + lease_s);
-		sqlite3_bind_int(st, 3, 1);
-		found = cache_write(c, CACHE_OUTBOX_LATER, "outbox claim");
-	}
-	return cache_end(c, found) && found;
-}
-
-bool
-cache_outbox_later(struct cache *c, const char *webhook_id,
-    int64_t next_try_at, const char *video_url)
-{
-	sqlite3_stmt	*st;
-
-	if (!cache_ready(c))
-		return false;
-	st = c->st[CACHE_OUTBOX_LATER];
-	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, next_try_at);
-	sqlite3_bind_int(st, 3, 0);
-	if (video_url != NULL && *video_url != '\0')
-		sqlite3_bind_text(st, 4, video_url, -1, SQLITE_STATIC);
-	return cache_write(c, CACHE_OUTBOX_LATER, "outbox later");
-}
-
-bool
-cache_outbox_done(struct cache *c, const char *webhook_id, int64_t now)
-{
-	sqlite3_stmt	*st;
-
-	if (!cache_ready(c))
-		return false;
-	st = c->st[CACHE_OUTBOX_DONE];
-	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (!cache_write(c, CACHE_OUTBOX_DONE, "outbox done"))
-		return false;
-	st = c->st[CACHE_OUTBOX_PURGE];
-	sqlite3_bind_int64(st, 1, now - 86400);
-	return cache_write(c, CACHE_OUTBOX_PURGE, "outbox purge");
-}
-
-int
-cache_outbox_pending(struct cache *c, int64_t *next_try_at)
-{
-	sqlite3_stmt	*st;
-	int		 rc, n = -1;
-
-	if (!cache_ready(c))
-		return -1;
-	st = c->st[CACHE_OUTBOX_PENDING];
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n = sqlite3_column_int(st, 0);
-		*next_try_at = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		cache_failed(c, "outbox pending", rc);
-	return n;
 }

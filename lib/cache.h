@@ -3,8 +3,10 @@
  *
  * It holds copies of what PostgreSQL said: completed video URLs with their
  * owner (valid forever, URLs are immutable), sessions with a short
- * lifetime, and active generation jobs. Each worker opens the file once
- * after start-up and keeps its prepared statements.
+ * lifetime, and generation jobs. Nothing is kept only here (what only we
+ * know lives in the outbox, outbox.h), so the file is disposable. Each
+ * worker opens the file once after start-up and keeps its prepared
+ * statements.
  *
  * The cache never takes the service down. A missing, replaced or broken
  * file is noticed (the file is re-checked at most once a second, and every
@@ -45,18 +47,6 @@ struct cache_entry {
 	int64_t	job_updated_at;				/* unix seconds */
 };
 
-/* One webhook delivery waiting in the outbox. */
-struct outbox_event {
-	char	webhook_id[PREDICTION_ID_MAX];
-	char	prediction_id[PREDICTION_ID_MAX];
-	char	status[32];
-	char	output_url[PREDICTION_URL_MAX];
-	char	error[PREDICTION_ERROR_MAX];
-	char	video_url[CACHE_URL_MAX];	/* our copy, "" until made */
-	int	attempts;			/* claims so far, this one too */
-	int64_t	received_at;
-};
-
 struct cache;
 
 /*
@@ -94,39 +84,20 @@ bool	cache_put_job(struct cache *, const char *persona_id,
  * read-then-write never fails with SQLITE_BUSY_SNAPSHOT). cache_end()
  * commits when ok, otherwise rolls back.
  */
-bool	cache_begin(struct cache *);
+bool	cache_begin(struct cache *) __attribute__((warn_unused_result));
 bool	cache_end(struct cache *, bool ok);
+
+/*
+ * Removes a cached session, when PostgreSQL has said that it is not
+ * valid any more: a revoked session stops working on cached paths too.
+ */
+bool	cache_forget_session(struct cache *,
+	    const unsigned char hash[AUTH_HASH_LEN]);
 
 /* The persona, owner and job of an active job by its prediction id. */
 bool	cache_job_by_prediction(struct cache *, const char *prediction_id,
 	    char persona_id[VALID_UUID_LEN + 1], char user_id[VALID_UUID_LEN + 1],
 	    char job_id[VALID_UUID_LEN + 1]);
-
-/*
- * The outbox of webhook deliveries. cache_outbox_add() commits with
- * synchronous=FULL (fsynced) and returns 1 when stored, 0 for a repeated
- * webhook-id, -1 when the cache cannot take it.
- */
-int	cache_outbox_add(struct cache *, const char *webhook_id,
-	    const char *prediction_id, const char *status,
-	    const char *output_url, const char *error, int64_t now);
-
-/*
- * Claims the oldest due event (BEGIN IMMEDIATE: one worker only) by
- * moving its next try lease_s ahead. False when none is due.
- */
-bool	cache_outbox_claim(struct cache *, int64_t now, int lease_s,
-	    struct outbox_event *);
-
-/* Puts a claimed event back for next_try_at, remembering our video copy. */
-bool	cache_outbox_later(struct cache *, const char *webhook_id,
-	    int64_t next_try_at, const char *video_url);
-
-/* Marks an event applied (kept a day for de-duplication, then purged). */
-bool	cache_outbox_done(struct cache *, const char *webhook_id, int64_t now);
-
-/* Events not done yet (-1 if the cache cannot say), and the earliest due. */
-int	cache_outbox_pending(struct cache *, int64_t *next_try_at);
 
 /* True while a usable database is open (for tests and logs). */
 bool	cache_usable(struct cache *);

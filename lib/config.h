@@ -30,6 +30,19 @@ struct config {
 	int		 provider_timeout_ms;	/* bound on one provider call */
 	int		 reconcile_after_s;	/* ask the provider after this */
 	long		 video_max_bytes;	/* bound on a copied video */
+	const char	*outbox_path;		/* the durable outbox file */
+	int		 outbox_max_attempts;	/* then an event is dead */
+	int		 job_start_timeout_s;	/* starting, no prediction */
+	int		 job_max_age_s;		/* no news from the provider */
+	int		 generations_per_hour;	/* per user */
+	const char	*provider_media_hosts;	/* host[:port],... "" = API's */
+	const char	*download_dir;		/* temporary copies, not served */
+	int		 download_connect_timeout_ms;
+	int		 download_timeout_s;	/* a whole copy */
+	int		 download_low_speed_bps; /* slower than this ... */
+	int		 download_low_speed_s;	/* ... for this long: given up */
+	int		 media_min_free_mb;	/* no copy below this */
+	int		 engine_poll_ms;	/* the engine looks this often */
 };
 
 /*

@@ -38,10 +38,8 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/* The partial unique index keeps one active job per persona, across
 	 * workers: a second insert returns no row. */
 	[DB_JOB_CREATE] = { "job_create",
-	    "INSERT INTO jobs (persona_id, status) VALUES ($1::uuid, 'starting')"
-	    " ON CONFLICT (persona_id) WHERE status IN ('starting', 'processing')"
-	    " DO NOTHING RETURNING id",
-	    1, { 0 }, false },
+	    "SELECT * FROM job_create($1::uuid, $2::int)",
+	    2, { 0, 0 }, false },
 	[DB_JOB_SET_PREDICTION] = { "job_set_prediction",
 	    "UPDATE jobs SET prediction_id = $2, updated_at = clock_timestamp()"
 	    " WHERE id = $1::uuid",
@@ -50,6 +48,12 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "UPDATE jobs SET status = 'failed', error = $2,"
 	    "       updated_at = clock_timestamp()"
 	    " WHERE id = $1::uuid AND status IN ('starting', 'processing')",
+	    2, { 0, 0 }, false },
+	/* A dead event's job: it ends, so that the persona can start again. */
+	[DB_JOB_FAIL_PREDICTION] = { "job_fail_prediction",
+	    "UPDATE jobs SET status = 'failed', error = $2,"
+	    "       updated_at = clock_timestamp()"
+	    " WHERE prediction_id = $1 AND status IN ('starting', 'processing')",
 	    2, { 0, 0 }, false },
 	[DB_JOB_BY_PREDICTION] = { "job_by_prediction",
 	    "SELECT j.persona_id, p.user_id, j.id FROM jobs j"
@@ -80,6 +84,47 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "               OR id = $5::uuid),"
 	    "       (SELECT count(*) FROM j), (SELECT count(*) FROM v)",
 	    5, { 0, 0, 0, 0, 0 }, true },
+	/*
+	 * Active jobs without news for $1 s whose prediction was not asked
+	 * about for as long either: each is marked asked now, so that a
+	 * failed question is not repeated before another $1 s.
+	 */
+	[DB_JOBS_TO_RECONCILE] = { "jobs_to_reconcile",
+	    "UPDATE jobs SET checked_at = clock_timestamp() WHERE id IN ("
+	    "  SELECT id FROM jobs"
+	    "   WHERE status IN ('starting', 'processing')"
+	    "     AND prediction_id IS NOT NULL"
+	    "     AND updated_at < now() - make_interval(secs => $1::int)"
+	    "     AND (checked_at IS NULL OR"
+	    "          checked_at < now() - make_interval(secs => $1::int))"
+	    "   ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"
+	    " RETURNING prediction_id",
+	    2, { 0, 0 }, false },
+	/*
+	 * No job stays active forever: one still without a prediction after
+	 * $1 s (its start died or lost its answer), or without news from
+	 * the provider for $2 s, ends as failed.
+	 */
+	[DB_JOBS_SWEEP] = { "jobs_sweep",
+	    "UPDATE jobs j SET status = 'failed',"
+	    "       error = CASE WHEN j.prediction_id IS NULL"
+	    "               THEN 'no prediction within the start timeout'"
+	    "               ELSE 'no news from the provider within the maximum"
+	    " age' END,"
+	    "       updated_at = clock_timestamp()"
+	    "  FROM personas p"
+	    " WHERE p.id = j.persona_id"
+	    "   AND j.status IN ('starting', 'processing')"
+	    "   AND ((j.prediction_id IS NULL AND"
+	    "         j.created_at < now() - make_interval(secs => $1::int))"
+	    "     OR j.updated_at < now() - make_interval(secs => $2::int))"
+	    " RETURNING j.id, j.persona_id, p.user_id, j.prediction_id",
+	    2, { 0, 0 }, false },
+	[DB_TX_BEGIN] = { "begin", "BEGIN", 0, { 0 }, true },
+	[DB_TX_DURABLE] = { "durable",
+	    "SET LOCAL synchronous_commit TO on", 0, { 0 }, false },
+	[DB_TX_COMMIT] = { "commit", "COMMIT", 0, { 0 }, false },
+	[DB_TX_ROLLBACK] = { "rollback", "ROLLBACK", 0, { 0 }, false },
 };
 
 static const char *const db_reasons[DB_STATUS__MAX] = {
@@ -88,6 +133,7 @@ static const char *const db_reasons[DB_STATUS__MAX] = {
 	"too_many_clients",	/* DB_TOO_MANY_CLIENTS */
 	"pool_timeout",		/* DB_POOL_TIMEOUT */
 	"timeout",		/* DB_TIMEOUT */
+	"transient",		/* DB_TRANSIENT */
 	"query_error",		/* DB_QUERY_ERROR */
 };
 
@@ -217,6 +263,32 @@ db_classify(const char *msg)
 }
 
 /*
+ * Sorts a refused statement by its SQLSTATE: what may pass when tried
+ * again (a serialization failure, a deadlock, a lock not available, a
+ * shortage, the server shutting down) apart from what never will (bad
+ * data, a constraint, a wrong statement).
+ */
+static enum db_status
+db_classify_state(const char *state)
+{
+	if (state == NULL || strlen(state) != 5)
+		return DB_QUERY_ERROR;
+	if (strcmp(state, "57014") == 0)	/* statement_timeout */
+		return DB_TIMEOUT;
+	if (strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strncmp(state, "08", 2) == 0 || strcmp(state, "55P03") == 0 ||
+	    strncmp(state, "57P", 3) == 0)
+		return DB_TRANSIENT;
+	return DB_QUERY_ERROR;
+}
+
+bool
+db_status_permanent(enum db_status st)
+{
+	return st == DB_QUERY_ERROR;
+}
+
+/*
  * Waits until the socket is ready for reading (or writing) or the deadline
  * passes. Returns 1 when ready, 0 on timeout, -1 on error.
  */
@@ -332,9 +404,7 @@ db_exec_once(struct db *db, const struct db_stmt_def *def,
 		const char *state = PQresultErrorField(first, PG_DIAG_SQLSTATE);
 
 		db_log_failure(def->name, PQresultErrorMessage(first));
-		/* 57014: the server's statement_timeout ended it. */
-		ret = state != NULL && strcmp(state, "57014") == 0 ?
-		    DB_TIMEOUT : DB_QUERY_ERROR;
+		ret = db_classify_state(state);
 		PQclear(first);
 		db->last_used_us = clock_mono_us();
 		return ret;
@@ -378,5 +448,44 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *values,
 			return st;
 		st = db_exec_once(db, def, values, lengths, res, &lost);
 	}
+	return st;
+}
+
+enum db_status
+db_exec_durable(struct db *db, enum db_stmt stmt, const char *const *values,
+    const int *lengths, PGresult **res)
+{
+	PGresult	*r;
+	enum db_status	 st;
+	bool		 lost;
+
+	if ((unsigned)stmt >= DB_STMT__MAX)
+		abort();
+	*res = NULL;
+	/* BEGIN may reconnect a stale connection; nothing after it may. */
+	if ((st = db_exec(db, DB_TX_BEGIN, NULL, NULL, &r)) != DB_OK)
+		return st;
+	PQclear(r);
+	st = db_exec_once(db, &db_stmts[DB_TX_DURABLE], NULL, NULL, &r, &lost);
+	if (st == DB_OK) {
+		PQclear(r);
+		st = db_exec_once(db, &db_stmts[stmt], values, lengths, res,
+		    &lost);
+	}
+	if (st == DB_OK) {
+		st = db_exec_once(db, &db_stmts[DB_TX_COMMIT], NULL, NULL, &r,
+		    &lost);
+		if (st == DB_OK)
+			PQclear(r);
+		else {
+			PQclear(*res);
+			*res = NULL;
+		}
+		return st;
+	}
+	/* A refused statement leaves the transaction aborted: end it. */
+	if (db->conn != NULL && db_exec_once(db, &db_stmts[DB_TX_ROLLBACK],
+	    NULL, NULL, &r, &lost) == DB_OK)
+		PQclear(r);
 	return st;
 }

@@ -22,12 +22,19 @@
 enum db_stmt {
 	DB_PERSONAS_LIST,	/* $1 token hash, $2 after id|NULL, $3 limit+1 */
 	DB_IDLE_VIDEO_GET,	/* $1 token hash, $2 persona id */
-	DB_JOB_CREATE,		/* $1 persona id */
+	DB_JOB_CREATE,		/* $1 persona id, $2 generations per hour */
 	DB_JOB_SET_PREDICTION,	/* $1 job id, $2 prediction id */
 	DB_JOB_FAIL,		/* $1 job id, $2 error */
+	DB_JOB_FAIL_PREDICTION,	/* $1 prediction id, $2 error */
 	DB_JOB_BY_PREDICTION,	/* $1 prediction id */
 	DB_EVENT_APPLY,		/* $1 prediction, $2 status, $3 error, $4 url,
 				   $5 job id (or NULL) */
+	DB_JOBS_TO_RECONCILE,	/* $1 seconds without news, $2 limit */
+	DB_JOBS_SWEEP,		/* $1 start timeout s, $2 max age s */
+	DB_TX_BEGIN,		/* the rest are db_exec_durable()'s own */
+	DB_TX_DURABLE,
+	DB_TX_COMMIT,
+	DB_TX_ROLLBACK,
 	DB_STMT__MAX
 };
 
@@ -37,7 +44,8 @@ enum db_status {
 	DB_TOO_MANY_CLIENTS,	/* refused past max_connections (53300) */
 	DB_POOL_TIMEOUT,	/* the pooler found no server in time */
 	DB_TIMEOUT,		/* connect or statement deadline passed */
-	DB_QUERY_ERROR,		/* the server refused the statement */
+	DB_TRANSIENT,		/* a conflict or shortage: try again later */
+	DB_QUERY_ERROR,		/* the server refused the statement's data */
 	DB_STATUS__MAX
 };
 
@@ -61,6 +69,22 @@ void		 db_free(struct db *);
 enum db_status	 db_exec(struct db *, enum db_stmt, const char *const *values,
 		    const int *lengths, PGresult **res)
 		    __attribute__((warn_unused_result));
+
+/*
+ * The same inside its own transaction committed with synchronous_commit
+ * on, whatever the server's default: for the writes that must survive an
+ * immediate shutdown of PostgreSQL as soon as they are acknowledged
+ * (events applied, jobs changed). Never retried on a new connection.
+ */
+enum db_status	 db_exec_durable(struct db *, enum db_stmt,
+		    const char *const *values, const int *lengths,
+		    PGresult **res) __attribute__((warn_unused_result));
+
+/*
+ * Whether trying the same statement again later cannot help: the server
+ * refused its data (SQLSTATE classes 22, 23, 42 and the like).
+ */
+bool		 db_status_permanent(enum db_status);
 
 /* Closes the connection if it has been idle for idle_s seconds or more. */
 void		 db_close_idle(struct db *, int idle_s);

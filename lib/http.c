@@ -16,8 +16,9 @@ static const struct {
 	{ "payload_too_large", 413 },		/* API_PAYLOAD_TOO_LARGE */
 	{ "db_unavailable", 503 },		/* API_DB_UNAVAILABLE */
 	{ "provider_unavailable", 502 },	/* API_PROVIDER_UNAVAILABLE */
+	{ "rate_limited", 429 },		/* API_RATE_LIMITED */
+	{ "service_unavailable", 503 },		/* API_SERVICE_UNAVAILABLE */
 	{ "internal", 500 },			/* API_INTERNAL */
-	{ "not_implemented", 501 },		/* API_NOT_IMPLEMENTED */
 };
 
 void
@@ -74,6 +75,7 @@ http_reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";

@@ -76,20 +76,19 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 					    e.video_url, NULL, "cache");
 				return true;
 			}
-			if (e.has_job && video_job_active(e.job_status)) {
-				enum video_status vs;
-				char url[CACHE_URL_MAX];
-
+			/*
+			 * An active job answers from the cache while its copy
+			 * is fresh; an older one is read again from PostgreSQL,
+			 * where the engine records what became of it (a quick
+			 * check takes it as it is: it never asks PostgreSQL).
+			 */
+			if (e.has_job && video_job_active(e.job_status) &&
+			    (req->quick_check || clock_unix_s() -
+			    e.job_updated_at < cfg->reconcile_after_s)) {
 				if (strcmp(e.job_owner, e.user_id) != 0) {
 					resp->source = "job";
 					idle_video_not_found(resp);
-				} else if (!req->quick_check &&
-				    generation_reconcile(app, e.job_prediction,
-				    e.job_updated_at, &vs, url))
-					idle_video_answer(resp, vs,
-					    vs == VIDEO_COMPLETED ? url : NULL,
-					    NULL, "job");
-				else
+				} else
 					idle_video_answer(resp,
 					    video_status_of(NULL, e.job_status),
 					    NULL, e.job_id, "job");
@@ -124,8 +123,7 @@ idle_video_from_db(struct app *app, struct http_response *resp,
 		return;
 	}
 	if (!ps.authenticated) {
-		http_error(resp, API_UNAUTHORIZED,
-		    "The session is unknown or has expired.");
+		app_unauthorized(app, resp, hash);
 		return;
 	}
 	if (!ps.found) {
@@ -134,24 +132,14 @@ idle_video_from_db(struct app *app, struct http_response *resp,
 	}
 	url = ps.video_url[0] != '\0' ? ps.video_url : NULL;
 	job = video_job_active(ps.job_status) ? ps.job_id : NULL;
-	if (job != NULL) {
-		enum video_status	 vs;
-		char			 ours[CACHE_URL_MAX];
-
-		if (generation_reconcile(app, ps.job_prediction,
-		    ps.job_updated_at, &vs, ours)) {
-			idle_video_answer(resp, vs, vs == VIDEO_COMPLETED ?
-			    ours : NULL, NULL, "db");
-			return;
-		}
-		if (cfg->cache_urls)
-			(void)cache_put_job(app->cache, persona_id, ps.user_id,
-			    job, ps.job_prediction[0] != '\0' ?
-			    ps.job_prediction : NULL, ps.job_status,
-			    ps.job_updated_at);
-	} else if (cfg->cache_urls && url != NULL)
+	if (cfg->cache_urls && url != NULL)
 		(void)cache_put_video(app->cache, persona_id, ps.user_id, url,
 		    clock_unix_s());
+	else if (cfg->cache_urls && ps.job_id[0] != '\0')
+		(void)cache_put_job(app->cache, persona_id, ps.user_id,
+		    ps.job_id, ps.job_prediction[0] != '\0' ?
+		    ps.job_prediction : NULL, ps.job_status,
+		    job != NULL ? clock_unix_s() : ps.job_updated_at);
 	idle_video_answer(resp, video_status_of(url, ps.job_status), url, job,
 	    "db");
 }

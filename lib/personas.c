@@ -131,8 +131,7 @@ personas_handle(struct app *app, const struct http_request *req,
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		http_error(resp, API_UNAUTHORIZED,
-		    "The session is unknown or has expired.");
+		app_unauthorized(app, resp, hash);
 		return;
 	}
 

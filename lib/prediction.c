@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "prediction.h"
+#include "valid.h"
 
 #define PREDICTION_DEPTH	16	/* json-c's default is 32 */
 
@@ -56,13 +57,14 @@ prediction_id_ok(const char *s, size_t len)
 	return true;
 }
 
+/* Copies a string whole, or false when it does not fit or is not UTF-8. */
 static bool
 prediction_copy(json_object *o, char *dst, size_t dstsz)
 {
 	const char	*s = json_object_get_string(o);
 	size_t		 len = (size_t)json_object_get_string_len(o);
 
-	if (len >= dstsz || memchr(s, '\0', len) != NULL)
+	if (len >= dstsz || !valid_utf8(s, len))
 		return false;
 	memcpy(dst, s, len);
 	dst[len] = '\0';
@@ -104,8 +106,9 @@ prediction_parse(const char *body, size_t len, struct prediction *p,
 		snprintf(err, errsz, "status is missing");
 		goto out;
 	}
-	snprintf(p->status_text, sizeof(p->status_text), "%s",
-	    json_object_get_string(v));
+	/* Text that may reach PostgreSQL: UTF-8, cut between characters. */
+	(void)valid_utf8_copy(p->status_text, sizeof(p->status_text),
+	    json_object_get_string(v), (size_t)json_object_get_string_len(v));
 	p->status = prediction_status_parse(p->status_text);
 
 	/* output: a URL, or an array whose first element is one. */
@@ -115,16 +118,26 @@ prediction_parse(const char *body, size_t len, struct prediction *p,
 			v = json_object_array_get_idx(v, 0);
 		if (json_object_is_type(v, json_type_string) &&
 		    !prediction_copy(v, p->output, sizeof(p->output))) {
-			snprintf(err, errsz, "output URL is too long");
+			snprintf(err, errsz, "output URL is too long or not "
+			    "UTF-8");
 			goto out;
 		}
 	}
 	if (json_object_object_get_ex(root, "error", &v) && v != NULL) {
-		const char *e = json_object_is_type(v, json_type_string) ?
-		    json_object_get_string(v) :
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		const char	*e;
+		size_t		 elen;
 
-		snprintf(p->error, sizeof(p->error), "%s", e);
+		if (json_object_is_type(v, json_type_string)) {
+			e = json_object_get_string(v);
+			elen = (size_t)json_object_get_string_len(v);
+		} else {
+			e = json_object_to_json_string_ext(v,
+			    JSON_C_TO_STRING_PLAIN);
+			elen = e == NULL ? 0 : strlen(e);
+		}
+		if (e != NULL)
+			(void)valid_utf8_copy(p->error, sizeof(p->error), e,
+			    elen);
 	}
 	if (p->status == PREDICTION_SUCCEEDED && p->output[0] == '\0') {
 		snprintf(err, errsz, "a succeeded prediction without output");

@@ -12,6 +12,7 @@
 #define PREDICTION_ID_MAX	128
 #define PREDICTION_URL_MAX	2048
 #define PREDICTION_ERROR_MAX	512
+#define PREDICTION_STATUS_MAX	32
 
 enum prediction_status {
 	PREDICTION_STARTING,
@@ -26,7 +27,7 @@ enum prediction_status {
 struct prediction {
 	char			 id[PREDICTION_ID_MAX];
 	enum prediction_status	 status;
-	char			 status_text[32];	/* as sent, truncated */
+	char			 status_text[PREDICTION_STATUS_MAX];	/* as sent, truncated */
 	char			 output[PREDICTION_URL_MAX]; /* first URL or "" */
 	char			 error[PREDICTION_ERROR_MAX]; /* or "" */
 };

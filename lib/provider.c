@@ -1,14 +1,9 @@
 /*
  * provider.c: libcurl client of the predictions API.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -22,8 +17,6 @@ struct provider {
 	CURL	*curl;			/* kept, for connection reuse */
 	char	*base_url;
 	char	*auth_header;		/* "Authorization: Bearer ..." */
-	char	*host;			/* downloads only from here ... */
-	char	*port;			/* ... and this port */
 	int	 connect_ms;
 	int	 timeout_ms;
 };
@@ -33,8 +26,6 @@ static const char *const provider_names[PROVIDER__MAX] = {
 	"unavailable",		/* PROVIDER_UNAVAILABLE */
 	"refused",		/* PROVIDER_REFUSED */
 	"bad answer",		/* PROVIDER_BAD_ANSWER */
-	"forbidden url",	/* PROVIDER_FORBIDDEN_URL */
-	"too large",		/* PROVIDER_TOO_LARGE */
 };
 
 const char *
@@ -43,31 +34,24 @@ provider_status_name(enum provider_status s)
 	return (unsigned)s < PROVIDER__MAX ? provider_names[s] : "unknown";
 }
 
-/* The scheme, host and port of an http(s) URL, or false. */
+/* Whether url is an http(s) URL with a host. */
 static bool
-provider_split_url(const char *url, char **host, char **port)
+provider_url_ok(const char *url)
 {
 	CURLU	*u = curl_url();
-	char	*scheme = NULL;
+	char	*scheme = NULL, *host = NULL;
 	bool	 ok = false;
 
-	*host = *port = NULL;
 	if (u == NULL)
 		return false;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 	    (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-	    curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) ==
-	    CURLUE_OK)
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
 		ok = true;
 	curl_free(scheme);
+	curl_free(host);
 	curl_url_cleanup(u);
-	if (!ok) {
-		curl_free(*host);
-		curl_free(*port);
-		*host = *port = NULL;
-	}
 	return ok;
 }
 
@@ -76,32 +60,24 @@ provider_new(const char *base_url, const char *token, int connect_ms,
     int timeout_ms)
 {
 	struct provider	*p;
-	char		*host, *port;
 
-	if (!provider_split_url(base_url, &host, &port))
+	if (!provider_url_ok(base_url))
 		return NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
-		goto fail;
+		return NULL;
 	p->curl = curl_easy_init();
 	p->base_url = strdup(base_url);
-	p->host = strdup(host);
-	p->port = strdup(port);
 	if (asprintf(&p->auth_header, "Authorization: Bearer %s", token) < 0)
 		p->auth_header = NULL;
-	if (p->curl == NULL || p->base_url == NULL || p->host == NULL ||
-	    p->port == NULL || p->auth_header == NULL) {
+	if (p->curl == NULL || p->base_url == NULL || p->auth_header == NULL) {
 		provider_free(p);
-		p = NULL;
-		goto fail;
+		return NULL;
 	}
 	/* No trailing slash, so paths can be appended. */
 	for (size_t n = strlen(p->base_url); n > 0 && p->base_url[n - 1] == '/'; n--)
 		p->base_url[n - 1] = '\0';
 	p->connect_ms = connect_ms;
 	p->timeout_ms = timeout_ms;
-fail:
-	curl_free(host);
-	curl_free(port);
 	return p;
 }
 
@@ -116,8 +92,6 @@ provider_free(struct provider *p)
 		memset(p->auth_header, 0, strlen(p->auth_header));
 	free(p->auth_header);
 	free(p->base_url);
-	free(p->host);
-	free(p->port);
 	free(p);
 }
 
@@ -242,121 +216,42 @@ provider_create(struct provider *p, const char *persona_id,
 	return st;
 }
 
+/* The path of a prediction's resource, or false for an unsafe id. */
+static bool
+provider_path(char *buf, size_t bufsz, const char *prediction_id,
+    const char *suffix)
+{
+	size_t	 len = strlen(prediction_id);
+
+	if (len == 0 || len >= PREDICTION_ID_MAX ||
+	    strspn(prediction_id, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != len) {
+		log_warnx("provider: refusing prediction id %.*s",
+		    (int)(len > 64 ? 64 : len), prediction_id);
+		return false;
+	}
+	snprintf(buf, bufsz, "/v1/predictions/%s%s", prediction_id, suffix);
+	return true;
+}
+
 enum provider_status
 provider_get(struct provider *p, const char *prediction_id,
     struct prediction *out)
 {
 	char	 path[PREDICTION_ID_MAX + 32];
 
-	snprintf(path, sizeof(path), "/v1/predictions/%s", prediction_id);
+	if (!provider_path(path, sizeof(path), prediction_id, ""))
+		return PROVIDER_REFUSED;
 	return provider_call(p, path, NULL, out);
 }
 
-struct provider_file {
-	int	 fd;
-	long	 written;
-	long	 max;
-	bool	 overflow;
-	bool	 failed;
-};
-
-static size_t
-provider_write_file(char *ptr, size_t size, size_t n, void *arg)
-{
-	struct provider_file	*f = arg;
-	size_t			 len = size * n, off = 0;
-
-	if (f->written + (long)len > f->max) {
-		f->overflow = true;
-		return 0;
-	}
-	while (off < len) {
-		ssize_t w = write(f->fd, ptr + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			f->failed = true;
-			return 0;
-		}
-		off += (size_t)w;
-	}
-	f->written += (long)len;
-	return len;
-}
-
-/* Makes a rename durable: fsync of the folder that holds path. */
-static void
-provider_sync_dir(const char *path)
-{
-	char	*copy = strdup(path);
-	int	 fd;
-
-	if (copy == NULL)
-		return;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 enum provider_status
-provider_download(struct provider *p, const char *url, const char *path,
-    long max_bytes)
+provider_cancel(struct provider *p, const char *prediction_id,
+    struct prediction *out)
 {
-	struct provider_file	 f = { .fd = -1, .max = max_bytes };
-	char			*host = NULL, *port = NULL, tmp[4096];
-	long			 code = 0;
-	CURLcode		 rc;
-	enum provider_status	 st;
+	char	 path[PREDICTION_ID_MAX + 32];
 
-	/* Never an arbitrary URL: only the provider's own host and port. */
-	if (!provider_split_url(url, &host, &port) ||
-	    strcasecmp(host, p->host) != 0 || strcmp(port, p->port) != 0) {
-		log_warnx("provider: refusing to download from %s", url);
-		curl_free(host);
-		curl_free(port);
-		return PROVIDER_FORBIDDEN_URL;
-	}
-	curl_free(host);
-	curl_free(port);
-	snprintf(tmp, sizeof(tmp), "%s.part-%ld", path, (long)getpid());
-	if ((f.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0) {
-		log_warn("provider: open %s", tmp);
-		return PROVIDER_UNAVAILABLE;
-	}
-	provider_common(p);
-	curl_easy_setopt(p->curl, CURLOPT_URL, url);
-	curl_easy_setopt(p->curl, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)max_bytes);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, provider_write_file);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &f);
-	rc = curl_easy_perform(p->curl);
-	curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
-
-	if (f.overflow || rc == CURLE_FILESIZE_EXCEEDED)
-		st = PROVIDER_TOO_LARGE;
-	else if (rc != CURLE_OK || f.failed || code >= 500)
-		st = PROVIDER_UNAVAILABLE;
-	else if (code != 200 || f.written == 0)
-		st = PROVIDER_REFUSED;
-	else if (fsync(f.fd) != 0)
-		st = PROVIDER_UNAVAILABLE;
-	else
-		st = PROVIDER_OK;
-	if (close(f.fd) != 0 && st == PROVIDER_OK)
-		st = PROVIDER_UNAVAILABLE;
-	if (st == PROVIDER_OK && rename(tmp, path) != 0) {
-		log_warn("provider: rename %s", path);
-		st = PROVIDER_UNAVAILABLE;
-	}
-	if (st != PROVIDER_OK) {
-		log_warnx("provider: download %s: %s (curl: %s, HTTP %ld)", url,
-		    provider_status_name(st), curl_easy_strerror(rc), code);
-		unlink(tmp);
-	} else
-		provider_sync_dir(path);
-	return st;
+	if (!provider_path(path, sizeof(path), prediction_id, "/cancel"))
+		return PROVIDER_REFUSED;
+	return provider_call(p, path, "", out);
 }

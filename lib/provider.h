@@ -2,6 +2,7 @@
  * provider.h: the client of the video provider, a Replicate-compatible
  * predictions API, over libcurl. Every call is bounded by the connect and
  * total timeouts given to provider_new(); nothing follows redirects.
+ * Copying the output videos is download.h's business.
  */
 #ifndef PROVIDER_H
 #define PROVIDER_H
@@ -15,8 +16,6 @@ enum provider_status {
 	PROVIDER_UNAVAILABLE,	/* no connection, timeout, or 5xx */
 	PROVIDER_REFUSED,	/* a 4xx: our request or token is wrong */
 	PROVIDER_BAD_ANSWER,	/* an answer we cannot use */
-	PROVIDER_FORBIDDEN_URL,	/* a download outside the allowed host */
-	PROVIDER_TOO_LARGE,	/* a download over the size bound */
 	PROVIDER__MAX
 };
 
@@ -24,9 +23,8 @@ struct provider;
 
 /*
  * A client of the API at base_url (e.g. "http://127.0.0.1:8089"), sending
- * token as bearer. Downloads are allowed only from the host and port of
- * base_url. Strings are copied. NULL when out of memory or base_url is
- * not an http(s) URL.
+ * token as bearer. Strings are copied. NULL when out of memory or
+ * base_url is not an http(s) URL.
  */
 struct provider	*provider_new(const char *base_url, const char *token,
 		    int connect_timeout_ms, int timeout_ms);
@@ -47,11 +45,10 @@ enum provider_status provider_get(struct provider *, const char *prediction_id,
     struct prediction *out) __attribute__((warn_unused_result));
 
 /*
- * Copies the file at url (which must be on the provider's host) to path,
- * at most max_bytes: into a temporary file, fsynced, then renamed, so that
- * path either does not exist or is complete.
+ * Asks the provider to cancel a prediction; out is its state as answered
+ * (usually "canceled", or its final state when it had already ended).
  */
-enum provider_status provider_download(struct provider *, const char *url,
-    const char *path, long max_bytes) __attribute__((warn_unused_result));
+enum provider_status provider_cancel(struct provider *, const char *prediction_id,
+    struct prediction *out) __attribute__((warn_unused_result));
 
 #endif /* PROVIDER_H */

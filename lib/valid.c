@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <string.h>
 
 #include "valid.h"
 
@@ -57,4 +58,91 @@ valid_uuid(const char *s, size_t len, char *out)
 	if (out != NULL)
 		out[VALID_UUID_LEN] = '\0';
 	return true;
+}
+
+/*
+ * The UTF-8 character at s (len > 0 bytes left): true with its length in
+ * *n, or false with in *n the length of the maximal ill-formed subpart
+ * (Unicode 15, 3.9: what one U+FFFD replaces). Refuses overlong forms,
+ * surrogates and anything above U+10FFFF.
+ */
+static bool
+valid_utf8_char(const unsigned char *s, size_t len, size_t *n)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 need, i;
+
+	*n = 1;
+	if (s[0] < 0x80)
+		return true;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;		/* overlong */
+		else if (s[0] == 0xed)
+			hi = 0x9f;		/* surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;		/* overlong */
+		else if (s[0] == 0xf4)
+			hi = 0x8f;		/* over U+10FFFF */
+	} else
+		return false;			/* 80..c1, f5..ff */
+	for (i = 1; i < need; i++) {
+		if (i >= len || s[i] < lo || s[i] > hi) {
+			*n = i;
+			return false;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*n = need;
+	return true;
+}
+
+bool
+valid_utf8(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if (u[i] == '\0' || !valid_utf8_char(u + i, len - i, &n))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+size_t
+valid_utf8_copy(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	static const char	 repl[] = "\xef\xbf\xbd";	/* U+FFFD */
+	const unsigned char	*u = (const unsigned char *)src;
+	size_t			 i = 0, o = 0, n;
+
+	if (dstsz == 0)
+		return 0;
+	while (i < len) {
+		const char	*from = src + i;
+		size_t		 out;
+
+		if (u[i] != '\0' && valid_utf8_char(u + i, len - i, &n))
+			out = n;
+		else {
+			n = u[i] == '\0' ? 1 : n;
+			from = repl;
+			out = sizeof(repl) - 1;
+		}
+		if (o + out > dstsz - 1)
+			break;		/* never half a character */
+		memcpy(dst + o, from, out);
+		o += out;
+		i += n;
+	}
+	dst[o] = '\0';
+	return o;
 }

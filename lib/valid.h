@@ -24,4 +24,19 @@ bool	valid_int(const char *s, long long min, long long max, long long *out);
  */
 bool	valid_uuid(const char *s, size_t len, char *out);
 
+/*
+ * Whether s (len bytes) is well-formed UTF-8 without NUL: no overlong
+ * forms, surrogates or code points above U+10FFFF.
+ */
+bool	valid_utf8(const char *s, size_t len);
+
+/*
+ * Copies len bytes of untrusted text from src to dst (dstsz > 0 bytes,
+ * NUL-terminated) as well-formed UTF-8, for PostgreSQL: each ill-formed
+ * sequence (its maximal subpart) and each NUL becomes U+FFFD, and when
+ * dst is too small the copy stops before the first character that does
+ * not fit whole. Returns the length written, without the NUL.
+ */
+size_t	valid_utf8_copy(char *dst, size_t dstsz, const char *src, size_t len);
+
 #endif /* VALID_H */

@@ -1,11 +1,11 @@
 /*
  * worker.c: the accept loop, request reading and response writing.
  */
-#include <sys/time.h>
-
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "clock.h"
@@ -21,55 +21,57 @@
 #include "valid.h"
 #include "worker.h"
 
-static volatile sig_atomic_t worker_alarmed;
-
-static void
-worker_on_alarm(int sig)
-{
-	(void)sig;	/* interrupts accept(2), and says it was us */
-	worker_alarmed = 1;
-}
-
-static bool worker_timer_armed;	/* whether ITIMER_REAL runs */
+static volatile sig_atomic_t worker_stopping;
 
 /*
- * Arms the timer that wakes accept(2) while there is something to time
- * (an idle connection to close, background work that is due): first when
- * it is due, then every second in case a signal fell just before accept(2)
- * blocked. The loop disarms it after accept returns.
+ * SIGTERM and SIGUSR1 (multiwatch's "finish, then exit"): the loop ends
+ * after the request in hand. libfcgi is not told (its own flag makes a
+ * read in progress return early, which would cut that request short).
  */
 static void
-worker_arm_timer(struct app *app, int64_t task_at_us)
+worker_on_stop(int sig)
 {
-	struct itimerval it;
-	int64_t		 left = -1, now = clock_mono_us();
-
-	if (db_connected(app->db))
-		left = db_idle_left_us(app->db, app->cfg->pg_idle_timeout_s);
-	if (task_at_us > 0 && (left < 0 || task_at_us - now < left))
-		left = task_at_us - now;
-	if (left < 0)
-		return;		/* nothing to time: no system call either */
-	if (left < 1000)
-		left = 1000;
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_sec = left / 1000000;
-	it.it_value.tv_usec = left % 1000000;
-	it.it_interval.tv_sec = 1;
-	setitimer(ITIMER_REAL, &it, NULL);
-	worker_timer_armed = true;
+	(void)sig;
+	worker_stopping = 1;
 }
 
-static void
-worker_disarm_idle_timer(void)
-{
-	struct itimerval it;
+enum worker_wait {
+	WAIT_READY,	/* something to read: a connection or a request */
+	WAIT_STOP,	/* asked to stop */
+	WAIT_ERROR,
+};
 
-	if (!worker_timer_armed)
-		return;
-	memset(&it, 0, sizeof(it));
-	setitimer(ITIMER_REAL, &it, NULL);
-	worker_timer_armed = false;
+/*
+ * Waits, without a signal or a timer, until fd can be read: the
+ * listening socket (a new connection; other idle workers may take it
+ * first) or a connection the front end keeps open (its next request).
+ * Meanwhile an idle PostgreSQL connection is closed when it expires.
+ */
+static enum worker_wait
+worker_wait(struct app *app, int fd)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	int		 rc, timeout_ms;
+
+	for (;;) {
+		if (worker_stopping)
+			return WAIT_STOP;
+		timeout_ms = -1;
+		if (db_connected(app->db))
+			timeout_ms = (int)(db_idle_left_us(app->db,
+			    app->cfg->pg_idle_timeout_s) / 1000) + 1;
+		rc = poll(&pfd, 1, timeout_ms);
+		if (rc > 0)
+			return WAIT_READY;
+		if (rc == 0) {
+			db_close_idle(app->db, app->cfg->pg_idle_timeout_s);
+			continue;
+		}
+		if (errno != EINTR) {
+			log_warn("poll");
+			return WAIT_ERROR;
+		}
+	}
 }
 
 /* Reads exactly len body bytes into a new NUL-terminated buffer. */
@@ -265,119 +267,66 @@ worker_serve(struct app *app, app_handler handler, FCGX_Request *fr)
 		malloc_trim(0);
 }
 
-/* Runs the background task; returns when it wants to run next (0: never). */
-static int64_t
-worker_run_task(struct app *app, app_task task)
-{
-	int in_s;
-
-	if (task == NULL)
-		return 0;
-	in_s = task(app);
-	return in_s > 0 ? clock_mono_us() + (int64_t)in_s * 1000000 : 0;
-}
-
 int
-worker_main(int argc, char **argv, const char *name, app_handler handler,
-    app_task task)
+worker_main(int argc, char **argv, const char *name, app_handler handler)
 {
 	struct config		 cfg;
 	struct app		 app;
 	struct sigaction	 sa;
 	FCGX_Request		 fr;
-	char			 err[256], appname[64];
-	int			 level, rc;
-	int64_t			 task_at = 0;
-	bool			 drain = argc == 2 && strcmp(argv[1], "--drain") == 0;
+	int			 rc = 0, flags;
 
-	if (argc > 1 && !drain) {
-		dprintf(STDERR_FILENO, "usage: %s [--drain]\n", name);
+	(void)argv;
+	if (argc > 1) {
+		dprintf(STDERR_FILENO, "usage: %s (a FastCGI program: "
+		    "spawn-fcgi starts it)\n", name);
 		return 2;
 	}
-	if (!config_load(&cfg, err, sizeof(err))) {
-		dprintf(STDERR_FILENO, "%s: configuration: %s\n", name, err);
+	if (!app_open(&app, &cfg, name))
 		return 1;
-	}
-	level = log_level_parse(cfg.log_level);
-	log_init(name, level < 0 ? LOG_INFO : (enum log_level)level);
-	if (getuid() == 0 || geteuid() == 0) {
-		log_warnx("refusing to run as root: start me with "
-		    "spawn-fcgi -u/-g (scripts/stack does)");
-		return 1;
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_alarm;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: accept(2) must return */
-	sigaction(SIGALRM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	snprintf(appname, sizeof(appname), "%s:%ld", name, (long)getpid());
-	memset(&app, 0, sizeof(app));
-	app.cfg = &cfg;
-	app.db = db_new(cfg.database_url, appname, cfg.pg_connect_timeout_ms,
-	    cfg.pg_statement_timeout_ms);
-	app.cache = cache_open(cfg.cache_path, cfg.cache_busy_timeout_ms);
-	if (app.db == NULL || app.cache == NULL) {
-		log_warnx("out of memory at start-up");
-		return 1;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		log_warnx("curl_global_init failed: no video provider");
-	else if ((app.provider = provider_new(cfg.provider_url,
-	    cfg.provider_token, cfg.pg_connect_timeout_ms,
-	    cfg.provider_timeout_ms)) == NULL)
-		log_warnx("PROVIDER_URL is not an http(s) URL: %s",
-		    cfg.provider_url);
-	if (drain) {
-		/* The command form: apply what is due, then exit. */
-		int64_t until = clock_mono_us() + 60 * 1000000LL;
-
-		while (task != NULL && task(&app) <= 1 &&
-		    clock_mono_us() < until)
-			usleep(200000);
-		goto out;
-	}
 	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	    FCGX_InitRequest(&fr, FCGI_LISTENSOCK_FILENO, 0) != 0) {
 		log_warnx("FCGX_Init failed");
+		app_close(&app);
 		return 1;
 	}
+	/*
+	 * The listening socket is shared by every worker of the set: it is
+	 * polled, then accepted without blocking, so that a worker that lost
+	 * the race for a connection goes back to waiting (EAGAIN).
+	 */
+	if ((flags = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL)) == -1 ||
+	    fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, flags | O_NONBLOCK) == -1) {
+		log_warn("the FastCGI socket (fd 0)");
+		app_close(&app);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;	/* a read in progress goes on */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	log_msg(LOG_INFO, "started (cache %s, urls %s, sessions %s)",
 	    cfg.cache_path, cfg.cache_urls ? "on" : "off",
 	    cfg.cache_sessions ? "on" : "off");
 
-	task_at = worker_run_task(&app, task);
-	for (;;) {
-		worker_alarmed = 0;
-		worker_arm_timer(&app, task_at);
+	while (!worker_stopping) {
+		/* A kept connection (fr.ipcFd) brings its next request itself. */
+		if (worker_wait(&app, fr.ipcFd >= 0 ? fr.ipcFd :
+		    FCGI_LISTENSOCK_FILENO) != WAIT_READY)
+			break;
 		rc = FCGX_Accept_r(&fr);
-		worker_disarm_idle_timer();
-		/*
-		 * Our timer interrupted accept: do the idle work. Any other
-		 * interruption is libfcgi's shutdown (SIGTERM, SIGUSR1).
-		 */
-		if (rc == -EINTR && worker_alarmed) {
-			worker_alarmed = 0;
-			if (task_at > 0 && clock_mono_us() >= task_at)
-				task_at = worker_run_task(&app, task);
-			db_close_idle(app.db, cfg.pg_idle_timeout_s);
-			continue;
-		}
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+			continue;	/* another worker took it */
 		if (rc < 0)
 			break;
 		worker_serve(&app, handler, &fr);
-		/* After the response is finished: the client is not waiting. */
-		if (task != NULL)
-			task_at = worker_run_task(&app, task);
 	}
-	log_msg(LOG_INFO, "stopping (accept returned %d)", rc);
+	log_msg(LOG_INFO, "stopping (%s)", worker_stopping ? "asked to" :
+	    "accept failed");
 	FCGX_Free(&fr, 1);
-out:
-	db_free(app.db);
-	cache_close(app.cache);
-	provider_free(app.provider);
-	curl_global_cleanup();
+	app_close(&app);
 	return 0;
 }

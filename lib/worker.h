@@ -2,11 +2,12 @@
  * worker.h: the FastCGI accept loop every executable in cgi-bin/ runs.
  *
  * Reads the configuration, opens the cache, then answers requests one at
- * a time with the given handler, writing one access-log line each. While
- * the worker holds an idle PostgreSQL connection it wakes up in accept
- * (SIGALRM, FCGI_FAIL_ACCEPT_ON_INTR) to close it after the idle timeout,
- * so a quiet worker does not hold a connection forever. SIGTERM or SIGUSR1
- * end the loop after the current request.
+ * a time with the given handler, writing one access-log line each. The
+ * wait for the next request is a poll(2) of the socket, with no signal or
+ * timer that could interrupt a request: while the worker holds an idle
+ * PostgreSQL connection, the poll's timeout closes it when it expires, so
+ * that a quiet worker does not hold a connection forever. SIGTERM or
+ * SIGUSR1 end the loop after the current request.
  */
 #ifndef WORKER_H
 #define WORKER_H
@@ -18,12 +19,10 @@
 
 /*
  * Runs the worker named name (used in logs and in PostgreSQL's
- * application_name): handler answers requests, task (or NULL) is the
- * background work (see app_task). With the single argument --drain it
- * runs the task until nothing is due, without serving. Returns the
- * process exit status.
+ * application_name); handler answers requests. Returns the process exit
+ * status.
  */
 int	worker_main(int argc, char **argv, const char *name,
-	    app_handler handler, app_task task);
+	    app_handler handler);
 
 #endif /* WORKER_H */

@@ -1,4 +1,4 @@
--- SQLite schema of the shared cache (var/cache/cache.sqlite), version 2.
+-- SQLite schema of the shared cache (var/cache/cache.sqlite), version 3.
 --
 -- Every worker applies it when it opens the file (it is compiled into the
 -- library), and scripts/stack applies it once at start-up: both are
@@ -22,8 +22,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 	cached_until	INTEGER NOT NULL	-- when this copy must be re-read
 ) WITHOUT ROWID;
 
--- Active generation jobs (starting, processing), so that polls are answered
--- without PostgreSQL.
+-- Generation jobs (the latest of each persona), so that polls of an active
+-- one are answered without PostgreSQL.
 CREATE TABLE IF NOT EXISTS jobs (
 	persona_id	TEXT PRIMARY KEY,
 	user_id		TEXT NOT NULL,
@@ -34,22 +34,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_prediction ON jobs (prediction_id);
 
--- The webhook outbox: every accepted delivery, written and fsynced before
--- the provider gets its 200, then applied (cache first, PostgreSQL next)
--- by whichever video-complete worker claims it. Rows are kept a day after
--- they are done, so that a repeated delivery (same webhook-id) is a no-op.
-CREATE TABLE IF NOT EXISTS outbox (
-	webhook_id	TEXT PRIMARY KEY,
-	prediction_id	TEXT NOT NULL,
-	status		TEXT NOT NULL,		-- as the provider sent it
-	output_url	TEXT,			-- the provider's file
-	error		TEXT,
-	video_url	TEXT,			-- our copy, once made
-	received_at	INTEGER NOT NULL,
-	attempts	INTEGER NOT NULL DEFAULT 0,
-	next_try_at	INTEGER NOT NULL,	-- also a claim's lease
-	done_at		INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (done_at, next_try_at);
+-- Version 2 kept the webhook outbox here too; version 3 moved it into a
+-- file of its own (schema/outbox.sql), since this one is disposable. The
+-- engine moves the pending events of an old outbox table there, then drops
+-- the table (lib/outbox.c, outbox_import_legacy).
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

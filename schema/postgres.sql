@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 	created_at	timestamptz NOT NULL DEFAULT clock_timestamp(),
 	updated_at	timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- When the engine last asked the provider about a job (reconciliation).
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS checked_at timestamptz;
 -- One active job per persona, whichever worker inserts it.
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_active ON jobs (persona_id)
 	WHERE status IN ('starting', 'processing');
@@ -134,8 +136,45 @@ BEGIN
 END
 $$;
 
+-- Starts a job for a persona, unless it has an active one (the partial
+-- unique index decides, also when two workers ask at once) or its owner
+-- started p_per_hour jobs in the last hour (the provider bills each).
+-- outcome: 'created' (job_id is new), 'active' (none created: read the
+-- persona's state again), 'rate_limited' (retry_after seconds until the
+-- oldest of the hour's jobs leaves the window).
+CREATE OR REPLACE FUNCTION job_create(p_persona uuid, p_per_hour int)
+RETURNS TABLE (job_id uuid, outcome text, retry_after int)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_oldest timestamptz;
+	v_count int;
+BEGIN
+	-- One user's starts are counted one at a time.
+	PERFORM 1 FROM public.users u JOIN public.personas p ON p.user_id = u.id
+	  WHERE p.id = p_persona FOR UPDATE OF u;
+	SELECT count(*), min(j.created_at) INTO v_count, v_oldest
+	  FROM public.jobs j JOIN public.personas p ON p.id = j.persona_id
+	 WHERE p.user_id = (SELECT user_id FROM public.personas WHERE id = p_persona)
+	   AND j.created_at > now() - interval '1 hour';
+	IF v_count >= p_per_hour THEN
+		RETURN QUERY SELECT NULL::uuid, 'rate_limited'::text,
+		    greatest(1, ceil(extract(epoch FROM
+			v_oldest + interval '1 hour' - now())))::int;
+		RETURN;
+	END IF;
+	RETURN QUERY
+	INSERT INTO public.jobs (persona_id, status) VALUES (p_persona, 'starting')
+	ON CONFLICT (persona_id) WHERE status IN ('starting', 'processing')
+	DO NOTHING RETURNING id, 'created'::text, 0;
+	IF NOT FOUND THEN
+		RETURN QUERY SELECT NULL::uuid, 'active'::text, 0;
+	END IF;
+END
+$$;
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON users, sessions, personas, jobs, idle_videos TO app;
-GRANT EXECUTE ON FUNCTION idle_video_get(bytea, uuid), personas_list(bytea, uuid, int) TO app;
+GRANT EXECUTE ON FUNCTION idle_video_get(bytea, uuid), personas_list(bytea, uuid, int),
+	job_create(uuid, int) TO app;
 GRANT SELECT ON schema_version TO app;
 
 INSERT INTO schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "prediction.h"
+#include "valid.h"
 
 static bool
 parse(const char *body, struct prediction *p)
@@ -78,12 +79,69 @@ test_prediction_refusals(void **state)
 	assert_false(parse(big, &p));	/* output URL too long */
 }
 
+/* Provider text reaches PostgreSQL: always whole UTF-8 characters, no NUL. */
+static void
+test_prediction_text_is_utf8(void **state)
+{
+	static const struct {
+		int		 line;
+		const char	*error;		/* the JSON string's inside */
+		const char	*want;
+	} cases[] = {
+		{ __LINE__, "caf\\u00e9", "caf\xc3\xa9" },
+		{ __LINE__, "a\\u0000b", "a\xef\xbf\xbd" "b" },
+		{ __LINE__, "x\xffy", "x\xef\xbf\xbd" "y" },
+		{ __LINE__, "\xed\xa0\x80!", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!" },
+		{ __LINE__, "\\ud83d\\ude00", "\xf0\x9f\x98\x80" },
+	};
+	struct prediction p;
+	char body[4096];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "{\"id\":\"a\",\"status\":\"failed\","
+		    "\"error\":\"%s\"}", cases[i].error);
+		if (!parse(body, &p))
+			fail_msg("line %d: refused", cases[i].line);
+		if (strcmp(p.error, cases[i].want) != 0)
+			fail_msg("line %d: got \"%s\"", cases[i].line, p.error);
+	}
+
+	/* 300 x "é" is 600 bytes: cut between two characters. */
+	n = (size_t)snprintf(body, sizeof(body),
+	    "{\"id\":\"a\",\"status\":\"failed\",\"error\":\"");
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "\xc3\xa9");
+	snprintf(body + n, sizeof(body) - n, "\"}");
+	assert_true(parse(body, &p));
+	assert_true(strlen(p.error) <= PREDICTION_ERROR_MAX - 1);
+	assert_int_equal(strlen(p.error), PREDICTION_ERROR_MAX - 2);
+	assert_true(valid_utf8(p.error, strlen(p.error)));
+
+	/* The same with the escaped form, and in status_text. */
+	n = (size_t)snprintf(body, sizeof(body),
+	    "{\"id\":\"a\",\"status\":\"");
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "\\u00e9");
+	snprintf(body + n, sizeof(body) - n, "\"}");
+	assert_true(parse(body, &p));
+	assert_int_equal(p.status, PREDICTION_UNKNOWN);
+	assert_int_equal(strlen(p.status_text), sizeof(p.status_text) - 2);
+	assert_true(valid_utf8(p.status_text, strlen(p.status_text)));
+
+	/* An output URL that is not UTF-8 is a bad answer, not a copy. */
+	assert_false(parse("{\"id\":\"a\",\"status\":\"succeeded\","
+	    "\"output\":\"http://h/\xff.mp4\"}", &p));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prediction_shapes),
 		cmocka_unit_test(test_prediction_refusals),
+		cmocka_unit_test(test_prediction_text_is_utf8),
 	};
 	return cmocka_run_group_tests_name("prediction", tests, NULL, NULL);
 }

@@ -1,10 +1,9 @@
 /*
  * Unit tests of lib/provider.c against a tiny HTTP server forked on
- * loopback: the predictions API, bounded downloads from the provider's
- * host only, and bounded waits.
+ * loopback: the predictions API (create, get, cancel) and bounded waits.
+ * Copies of the output videos are tested in test-download.c.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -46,9 +45,6 @@ reply(int fd, const char *status, const char *body, size_t len)
 static void
 serve(int lfd)
 {
-	static char big[10000];
-
-	memset(big, 'v', sizeof(big));
 	for (;;) {
 		char req[8192] = "";
 		size_t got = 0;
@@ -84,10 +80,13 @@ serve(int lfd)
 			reply(fd, "503 Service Unavailable", "{}", 2);
 		} else if (strncmp(req, "GET /v1/predictions/slow ", 25) == 0) {
 			sleep(3);
-		} else if (strncmp(req, "GET /files/ok.mp4 ", 18) == 0) {
-			reply(fd, "200 OK", big, 2000);
-		} else if (strncmp(req, "GET /files/big.mp4 ", 19) == 0) {
-			reply(fd, "200 OK", big, sizeof(big));
+		} else if (strncmp(req, "POST /v1/predictions/p1/cancel ", 31) == 0) {
+			const char *b = "{\"id\":\"p1\",\"status\":\"canceled\","
+			    "\"output\":null}";
+			if (authed)
+				reply(fd, "200 OK", b, strlen(b));
+			else
+				reply(fd, "401 Unauthorized", "{}", 2);
 		} else
 			reply(fd, "404 Not Found", "{}", 2);
 		close(fd);
@@ -173,40 +172,23 @@ test_provider_timeout_is_bounded(void **state)
 }
 
 static void
-test_provider_download(void **state)
+test_provider_cancel(void **state)
 {
-	struct provider *p = client(TOKEN, 2000);
-	char dir[] = "/tmp/fpl-provider-XXXXXX", path[128], url[128];
-	struct stat sb;
+	struct provider *p = client(TOKEN, 2000), *wrong = client("wrong", 2000);
+	struct prediction pred;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/v.mp4", dir);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/files/ok.mp4", server_port);
-	assert_int_equal(provider_download(p, url, path, 5000), PROVIDER_OK);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_size, 2000);
-	unlink(path);
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/files/big.mp4", server_port);
-	assert_int_equal(provider_download(p, url, path, 5000), PROVIDER_TOO_LARGE);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/files/missing.mp4", server_port);
-	assert_int_equal(provider_download(p, url, path, 5000), PROVIDER_REFUSED);
-	assert_int_equal(stat(path, &sb), -1);	/* nothing half-written */
-
-	/* Never another host, port or scheme. */
-	static const char *const forbidden[] = {
-		"http://127.0.0.2:%d/files/ok.mp4", "http://localhost:%d/files/ok.mp4",
-		"http://127.0.0.1:1/files/ok.mp4?%d", "file:///etc/passwd?%d",
-		"gopher://127.0.0.1:%d/", "not a url %d",
-	};
-	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
-		snprintf(url, sizeof(url), forbidden[i], server_port);
-		if (provider_download(p, url, path, 5000) != PROVIDER_FORBIDDEN_URL)
-			fail_msg("downloaded from %s", url);
-	}
-	assert_int_equal(rmdir(dir), 0);	/* empty: no leftovers */
+	assert_int_equal(provider_cancel(p, "p1", &pred), PROVIDER_OK);
+	assert_string_equal(pred.id, "p1");
+	assert_int_equal(pred.status, PREDICTION_CANCELED);
+	assert_true(prediction_is_terminal(pred.status));
+	assert_int_equal(provider_cancel(wrong, "p1", &pred), PROVIDER_REFUSED);
+	assert_int_equal(provider_cancel(p, "gone", &pred), PROVIDER_REFUSED);
+	/* An id that would change the path is never sent. */
+	assert_int_equal(provider_cancel(p, "../p1", &pred), PROVIDER_REFUSED);
+	assert_int_equal(provider_get(p, "p1/cancel", &pred), PROVIDER_REFUSED);
 	provider_free(p);
+	provider_free(wrong);
 }
 
 int
@@ -215,7 +197,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_provider_api),
 		cmocka_unit_test(test_provider_timeout_is_bounded),
-		cmocka_unit_test(test_provider_download),
+		cmocka_unit_test(test_provider_cancel),
 	};
 	return cmocka_run_group_tests_name("provider", tests, setup, teardown);
 }
