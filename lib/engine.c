@@ -338,11 +338,20 @@ engine_reconcile(struct app *app)
 		struct prediction	 pred;
 		char			 wid[PREDICTION_ID_MAX];
 
-		if (provider_get(app->provider, id, &pred) != PROVIDER_OK) {
+		enum provider_status	 pst;
+
+		if ((pst = provider_get(app->provider, id, &pred)) ==
+		    PROVIDER_UNAVAILABLE) {
 			/* The provider is away: the rest can wait too. */
 			log_warnx("engine: reconcile %s: the provider did not "
 			    "answer; asking again later", id);
 			break;
+		}
+		if (pst != PROVIDER_OK) {
+			/* Until JOB_MAX_AGE_S ends it, asked again later. */
+			log_warnx("engine: reconcile %s: %s", id,
+			    provider_status_name(pst));
+			continue;
 		}
 		log_msg(LOG_INFO, "engine: reconciled prediction %s: %s", id,
 		    pred.status_text);

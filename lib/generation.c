@@ -11,6 +11,7 @@
 #include "outbox.h"
 #include "persona.h"
 #include "valid.h"
+#include "video.h"
 #include "webhook.h"
 
 #define OUTBOX_RETRY_AFTER_S	5	/* the provider retries anyway */

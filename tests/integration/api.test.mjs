@@ -4,6 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   api, idleVideo, seed, sql, appQueryCount, resetQueryCount, appConnections, workerPids,
+  enginePids,
 } from './lib.mjs';
 
 let alice, bob;	// 13 personas each, the first 5 with a completed video
@@ -189,11 +190,12 @@ test('at most one PostgreSQL connection per worker, each named', async () => {
   assert.ok(conns.length > 0);
   const byName = new Map();
   for (const [, name] of conns) {
-    assert.match(name, /^(personas|idle-video|video-complete):\d+$/);
+    assert.match(name, /^(personas|idle-video|video-complete|engine):\d+$/);
     byName.set(name, (byName.get(name) ?? 0) + 1);
   }
   for (const [name, n] of byName) assert.equal(n, 1, `${name} holds ${n} connections`);
-  const live = new Set([...workerPids('personas'), ...workerPids('idle-video'), ...workerPids('video-complete')]);
+  const live = new Set([...workerPids('personas'), ...workerPids('idle-video'), ...workerPids('video-complete'),
+    ...enginePids()]);
   for (const name of byName.keys()) assert.ok(live.has(Number(name.split(':')[1])), `${name} is a live worker`);
   const su = await sql(`SELECT rolsuper FROM pg_roles WHERE rolname = 'app'`);
   assert.equal(su[0][0], 'f', 'the workers connect as an unprivileged role');

@@ -69,14 +69,17 @@ export async function api(pathname, { token, quick = false, method = 'GET', head
 export const idleVideo = (id) => `/api/personas/${id}/idle-video`;
 
 // Live worker pids of one executable of this stack: children of its
-// multiwatch (whose pid scripts/stack keeps in run/<exe>.pid).
-export function workerPids(exe) {
+// multiwatch (whose pid scripts/stack keeps in run/<set>.pid; the engine's
+// set is 'engine', its process video-complete --engine).
+export function workerPids(exe, set = exe) {
   try {
-    const watcher = readFileSync(path.join(VAR_DIR, 'run', `${exe}.pid`), 'utf8').trim();
+    const watcher = readFileSync(path.join(VAR_DIR, 'run', `${set}.pid`), 'utf8').trim();
     const out = execFileSync('pgrep', ['-P', watcher, '-x', exe.slice(0, 15)], { encoding: 'utf8' });
     return out.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
   } catch { return []; }
 }
+
+export const enginePids = () => workerPids('video-complete', 'engine');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

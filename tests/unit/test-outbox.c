@@ -1,0 +1,228 @@
+/*
+ * Unit tests of lib/outbox.c against real SQLite files: every add is
+ * fsynced (counted by interposing fsync(2) and fdatasync(2), which
+ * SQLite's unix VFS calls), claims, backoff, dead letters, a file that is
+ * replaced under a worker, and the move from an old cache's outbox.
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "outbox.h"
+
+static int syncs;	/* fsync and fdatasync calls since the last reset */
+
+int	fsync(int);
+int	fdatasync(int);
+
+int
+fsync(int fd)
+{
+	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+
+	syncs++;
+	return real(fd);
+}
+
+int
+fdatasync(int fd)
+{
+	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+
+	syncs++;
+	return real(fd);
+}
+
+struct fixture {
+	char	 dir[64];
+	char	 path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/fpl-outbox-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/outbox.sqlite", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* The first add after an open is on disk before it returns, like every later one. */
+static void
+test_outbox_add_is_fsynced(void **state)
+{
+	struct fixture	*f = *state;
+	struct outbox	*o;
+
+	assert_null(outbox_open(f->path, 1000, false));	/* workers never create */
+	o = outbox_open(f->path, 1000, true);
+	assert_non_null(o);
+	outbox_close(o);
+
+	o = outbox_open(f->path, 1000, false);
+	assert_non_null(o);
+	syncs = 0;
+	assert_int_equal(outbox_add(o, "msg_1", "p1", "succeeded",
+	    "http://x/1.mp4", NULL, 100), OUTBOX_ADDED);
+	assert_true(syncs >= 1);
+	syncs = 0;
+	assert_int_equal(outbox_add(o, "msg_2", "p2", "failed", NULL, "boom",
+	    100), OUTBOX_ADDED);
+	assert_true(syncs >= 1);
+	assert_int_equal(outbox_add(o, "msg_1", "p1", "succeeded",
+	    "http://x/1.mp4", NULL, 101), OUTBOX_DUPLICATE);
+	outbox_close(o);
+}
+
+static void
+test_outbox_claim_later_bury_retry(void **state)
+{
+	struct fixture		*f = *state;
+	struct outbox		*o = outbox_open(f->path, 1000, true);
+	struct outbox_event	 ev, other;
+	int			 pending, dead;
+
+	assert_non_null(o);
+	assert_int_equal(outbox_add(o, "a", "p1", "succeeded", "http://x/a",
+	    NULL, 100), OUTBOX_ADDED);
+	assert_int_equal(outbox_add(o, "b", "p2", "processing", NULL, NULL,
+	    101), OUTBOX_ADDED);
+	assert_false(outbox_claim(o, 99, 30, &ev));	/* nothing due yet */
+	assert_true(outbox_claim(o, 200, 30, &ev));
+	assert_string_equal(ev.webhook_id, "a");
+	assert_string_equal(ev.output_url, "http://x/a");
+	/* Leased: the next claim gets the other one, then nothing. */
+	assert_true(outbox_claim(o, 200, 30, &other));
+	assert_string_equal(other.webhook_id, "b");
+	assert_false(outbox_claim(o, 200, 30, &other));
+
+	snprintf(ev.video_url, sizeof(ev.video_url), "/media/a.mp4");
+	assert_true(outbox_later(o, &ev, 210, true, "copy failed"));
+	assert_true(outbox_claim(o, 210, 30, &ev));
+	assert_string_equal(ev.webhook_id, "a");
+	assert_int_equal(ev.attempts, 1);
+	assert_string_equal(ev.video_url, "/media/a.mp4");
+	assert_string_equal(ev.last_error, "copy failed");
+
+	assert_true(outbox_bury(o, "a", 211, "gave up"));
+	assert_true(outbox_done(o, "b", 211));
+	assert_true(outbox_counts(o, &pending, &dead));
+	assert_int_equal(pending, 0);
+	assert_int_equal(dead, 1);
+	assert_false(outbox_claim(o, 10000, 30, &ev));	/* the dead stay put */
+
+	assert_false(outbox_retry(o, "b", 300));	/* not dead */
+	assert_true(outbox_retry(o, "a", 300));
+	assert_true(outbox_claim(o, 300, 30, &ev));
+	assert_string_equal(ev.webhook_id, "a");
+	assert_int_equal(ev.attempts, 0);
+	outbox_close(o);
+}
+
+/* A worker never writes into a file that is not at the path any more. */
+static void
+test_outbox_replaced_file(void **state)
+{
+	struct fixture	*f = *state;
+	struct outbox	*o = outbox_open(f->path, 1000, true);
+	char		 moved[160];
+
+	assert_non_null(o);
+	snprintf(moved, sizeof(moved), "%s.moved", f->path);
+	assert_int_equal(rename(f->path, moved), 0);
+	assert_int_equal(outbox_add(o, "x", "p", "failed", NULL, NULL, 1),
+	    OUTBOX_FAILED);
+	assert_int_equal(rename(moved, f->path), 0);
+	assert_int_equal(outbox_add(o, "x", "p", "failed", NULL, NULL, 1),
+	    OUTBOX_ADDED);
+	outbox_close(o);
+}
+
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+count_event(const struct outbox_event *ev, void *arg)
+{
+	(void)ev;
+	(*(int *)arg)++;
+}
+
+/* Schema 2 of the cache kept the outbox: its pending events move over. */
+static void
+test_outbox_import_legacy(void **state)
+{
+	struct fixture	*f = *state;
+	struct outbox	*o = outbox_open(f->path, 1000, true);
+	char		 old[160];
+	int		 n = 0;
+
+	assert_non_null(o);
+	snprintf(old, sizeof(old), "%s/cache.sqlite", f->dir);
+	exec_sql(old, "CREATE TABLE outbox (webhook_id TEXT PRIMARY KEY,"
+	    " prediction_id TEXT NOT NULL, status TEXT NOT NULL, output_url TEXT,"
+	    " error TEXT, video_url TEXT, received_at INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0, next_try_at INTEGER NOT NULL,"
+	    " done_at INTEGER);"
+	    "INSERT INTO outbox VALUES ('w1','p1','succeeded','http://x/1',NULL,"
+	    " NULL,1,0,1,NULL), ('w2','p2','failed',NULL,'e',NULL,1,0,1,NULL),"
+	    " ('w3','p3','succeeded','http://x/3',NULL,NULL,1,0,1,5);");
+	assert_int_equal(outbox_import_legacy(o, old, 50), 2);
+	assert_int_equal(outbox_list(o, count_event, &n), 2);
+	assert_int_equal(n, 2);
+	/* The old table is gone: a second start moves nothing again. */
+	assert_int_equal(outbox_import_legacy(o, old, 60), 0);
+	outbox_close(o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_outbox_add_is_fsynced,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim_later_bury_retry,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_replaced_file,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_import_legacy,
+		    setup, teardown),
+	};
+
+	log_init("test-outbox", LOG_ERROR);
+	return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
+}
