@@ -446,6 +446,18 @@ engine_run(struct app *app)
 		log_msg(LOG_INFO, "engine: started (outbox %s: %d pending, "
 		    "%d dead)", app->cfg->outbox_path, pending, dead);
 	while (!engine_stopping) {
+		/* Removed or replaced: the engine makes it again, workers never. */
+		if (!outbox_intact(app->outbox)) {
+			struct outbox *o = outbox_open(app->cfg->outbox_path,
+			    app->cfg->cache_busy_timeout_ms, true);
+
+			if (o != NULL) {
+				log_warnx("engine: %s was removed or replaced: "
+				    "opened it anew", app->cfg->outbox_path);
+				outbox_close(app->outbox);
+				app->outbox = o;
+			}
+		}
 		(void)engine_drain(app, ENGINE_BATCH_US);
 		if (!engine_stopping && clock_mono_us() >= chores_at) {
 			engine_chores(app);

@@ -60,7 +60,8 @@ static const char *const outbox_sql[OUTBOX_STMT__MAX] = {
 	/* OUTBOX_PURGE */
 	"DELETE FROM events WHERE done_at IS NOT NULL AND done_at < ?1",
 	/* OUTBOX_BURY */
-	"UPDATE events SET dead_at = ?2, last_error = ?3 WHERE webhook_id = ?1",
+	"UPDATE events SET dead_at = ?2, last_error = ?3, attempts = attempts + 1"
+	" WHERE webhook_id = ?1",
 	/* OUTBOX_RETRY */
 	"UPDATE events SET dead_at = NULL, attempts = 0, next_try_at = ?2"
 	" WHERE webhook_id = ?1 AND dead_at IS NOT NULL",
@@ -186,8 +187,8 @@ fail_quiet:
  * Whether the file at the path is still the one we hold: a removed or
  * replaced file must not receive events that nobody would ever read.
  */
-static bool
-outbox_same_file(struct outbox *o)
+bool
+outbox_intact(struct outbox *o)
 {
 	struct stat	 sb;
 
@@ -272,7 +273,7 @@ outbox_add(struct outbox *o, const char *webhook_id, const char *prediction_id,
 {
 	sqlite3_stmt	*st = o->st[OUTBOX_ADD];
 
-	if (!outbox_same_file(o))
+	if (!outbox_intact(o))
 		return OUTBOX_FAILED;
 	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, prediction_id, -1, SQLITE_STATIC);

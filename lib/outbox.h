@@ -91,6 +91,12 @@ bool	outbox_bury(struct outbox *, const char *webhook_id, int64_t now,
 bool	outbox_retry(struct outbox *, const char *webhook_id, int64_t now)
 	    __attribute__((warn_unused_result));
 
+/*
+ * Whether the file at the path is still the one this handle holds (not
+ * removed or replaced); the engine opens it again when not.
+ */
+bool	outbox_intact(struct outbox *);
+
 /* Pending and dead events; -1 when the file cannot answer. */
 bool	outbox_counts(struct outbox *, int *pending, int *dead);
 

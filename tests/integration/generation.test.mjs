@@ -4,33 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   api, idleVideo, seed, sql, stack, deliver, signedHeaders, providerAdmin, providerPrediction,
-  workerPids, until, sleep, withWorkerEnv, WEBHOOK_SECRET,
+  workerPids, until, sleep, withWorkerEnv, WEBHOOK_SECRET, finishedPredictions, predictionOf,
+  startGeneration,
 } from './lib.mjs';
 
 const auth = (u) => ({ token: u.token });
-const start = (u, id) => api(idleVideo(id), { ...auth(u), method: 'POST', body: '' });
-const predictionOf = async (jobId) => (await sql(`SELECT prediction_id FROM jobs WHERE id = '${jobId}'`))[0][0];
-
-// Starts generation for personas, with the provider's own webhooks off,
-// and waits until the provider has finished them: returns their final
-// prediction bodies, which the tests then deliver themselves.
-async function finishedPredictions(u, ids) {
-  await providerAdmin({ dropWebhooks: true, delayMs: 200, failRate: 0 });
-  const jobs = [];
-  for (const id of ids) {
-    const r = await start(u, id);
-    assert.equal(r.status, 202, r.text);
-    jobs.push(r.body.jobId);
-  }
-  const preds = [];
-  for (const job of jobs) preds.push(await predictionOf(job));
-  const done = await until(async () => {
-    const all = await Promise.all(preds.map(providerPrediction));
-    return all.every((p) => p.status === 'succeeded') ? all : null;
-  }, 20000, 200);
-  assert.ok(done, 'the provider finished the predictions');
-  return done;
-}
+const start = startGeneration;
 
 let u;
 before(async () => {
@@ -154,7 +133,7 @@ test('failed, canceled and unknown statuses end the job as failed; an unknown pr
   assert.deepEqual(await sql('SELECT count(*), max(updated_at) FROM jobs'), before);
 });
 
-test('a job whose webhook never comes is reconciled by a poll', async () => {
+test('a job whose webhook never comes is reconciled by the engine', async () => {
   await withWorkerEnv({ RECONCILE_AFTER_S: '2' }, async () => {
     const [pred] = await finishedPredictions(u, [u.personas[8]]);
     assert.equal(pred.status, 'succeeded');
@@ -163,7 +142,7 @@ test('a job whose webhook never comes is reconciled by a poll', async () => {
       const p = await api(idleVideo(u.personas[8]), auth(u));
       return p.body.status === 'completed' ? p : null;
     }, 10000, 300);
-    assert.ok(done, 'the poll asked the provider and completed the job');
+    assert.ok(done, 'the engine asked the provider and completed the job');
     const row = await sql(`SELECT count(*) FROM idle_videos WHERE persona_id = '${u.personas[8]}'`);
     assert.equal(row[0][0], '1');
   });

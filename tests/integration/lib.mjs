@@ -151,3 +151,40 @@ export async function withWorkerEnv(overrides, fn) {
     for (const k of Object.keys(overrides)) delete process.env[k];
   }
 }
+
+// Starts generation for a persona (POST idle-video).
+export const startGeneration = (u, id) => api(idleVideo(id), { token: u.token, method: 'POST', body: '' });
+export const predictionOf = async (jobId) => (await sql(`SELECT prediction_id FROM jobs WHERE id = '${jobId}'`))[0][0];
+
+// Starts generation for personas, with the provider's own webhooks off,
+// and waits until the provider has finished them: returns their final
+// prediction bodies, which the tests then deliver themselves.
+export async function finishedPredictions(u, ids) {
+  await providerAdmin({ dropWebhooks: true, delayMs: 200, failRate: 0 });
+  const jobs = [];
+  for (const id of ids) {
+    const r = await startGeneration(u, id);
+    if (r.status !== 202) throw new Error(`POST idle-video: ${r.status} ${r.text}`);
+    jobs.push(r.body.jobId);
+  }
+  const preds = [];
+  for (const job of jobs) preds.push(await predictionOf(job));
+  const done = await until(async () => {
+    const all = await Promise.all(preds.map(providerPrediction));
+    return all.every((p) => p.status === 'succeeded') ? all : null;
+  }, 20000, 200);
+  if (!done) throw new Error('the provider did not finish the predictions');
+  return done;
+}
+
+// Runs build/bin/video-complete with arguments as the workers' user, with
+// the stack's paths; returns its standard output.
+export async function videoComplete(...args) {
+  const env = { PATH: '/usr/bin:/bin', CACHE_PATH: path.join(VAR_DIR, 'cache/cache.sqlite'),
+    OUTBOX_PATH: path.join(VAR_DIR, 'state/outbox.sqlite'), LOG_LEVEL: 'error',
+    DATABASE_URL: stackSetting('DATABASE_URL', ''), PROVIDER_URL: PROVIDER_URL };
+  const bin = path.join(stackSetting('RUN_BIN_DIR', path.join(ROOT, 'build/bin')), 'video-complete');
+  const { stdout } = await run('runuser', ['-u', 'www-data', '--', 'env', '-i',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bin, ...args], { timeout: 30000 });
+  return stdout;
+}
