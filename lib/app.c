@@ -12,10 +12,12 @@
 #include "outbox.h"
 
 bool
-app_open(struct app *app, struct config *cfg, const char *name)
+app_open(struct app *app, struct config *cfg, const char *name,
+    enum app_kind kind)
 {
-	char	 err[256], appname[64];
-	int	 level;
+	char		 err[256], appname[64];
+	const char	*conninfo;
+	int		 level;
 
 	memset(app, 0, sizeof(*app));
 	if (!config_load(cfg, err, sizeof(err))) {
@@ -31,7 +33,13 @@ app_open(struct app *app, struct config *cfg, const char *name)
 	}
 	app->cfg = cfg;
 	snprintf(appname, sizeof(appname), "%s:%ld", name, (long)getpid());
-	app->db = db_new(cfg->database_url, appname, cfg->pg_connect_timeout_ms,
+	/*
+	 * The engine may connect as a role of its own, so that PostgreSQL's
+	 * counts of the request workers' role show the requests alone.
+	 */
+	conninfo = kind == APP_ENGINE && *cfg->engine_database_url != '\0' ?
+	    cfg->engine_database_url : cfg->database_url;
+	app->db = db_new(conninfo, appname, cfg->pg_connect_timeout_ms,
 	    cfg->pg_statement_timeout_ms);
 	app->cache = cache_open(cfg->cache_path, cfg->cache_busy_timeout_ms);
 	if (app->db == NULL || app->cache == NULL) {

@@ -28,12 +28,18 @@ struct app {
 typedef void (*app_handler)(struct app *, const struct http_request *,
     struct http_response *);
 
+enum app_kind {
+	APP_WORKER,	/* serves requests: DATABASE_URL */
+	APP_ENGINE,	/* the background engine: ENGINE_DATABASE_URL if set */
+};
+
 /*
  * Reads the configuration into cfg, starts logging as name, refuses root,
  * and opens app's handles (PostgreSQL lazily; the outbox is left to its
  * users). Returns false, having said why on stderr or in the log.
  */
-bool	app_open(struct app *, struct config *cfg, const char *name);
+bool	app_open(struct app *, struct config *cfg, const char *name,
+	    enum app_kind);
 void	app_close(struct app *);
 
 /*

@@ -30,6 +30,7 @@ struct config_entry {
 static const struct config_entry config_table[] = {
 	{ "DATABASE_URL", CONFIG_STR, OFF(database_url),
 	  "host=/run/postgresql dbname=app user=app", 0, 0 },
+	{ "ENGINE_DATABASE_URL", CONFIG_STR, OFF(engine_database_url), "", 0, 0 },
 	{ "CACHE_PATH", CONFIG_STR, OFF(cache_path), "var/cache/cache.sqlite", 0, 0 },
 	{ "CACHE_URLS", CONFIG_BOOL, OFF(cache_urls), "1", 0, 0 },
 	{ "CACHE_SESSIONS", CONFIG_BOOL, OFF(cache_sessions), "1", 0, 0 },

@@ -13,6 +13,7 @@
 
 struct config {
 	const char	*database_url;		/* libpq conninfo or URI */
+	const char	*engine_database_url;	/* the engine's; "" = the same */
 	const char	*cache_path;		/* the shared SQLite file */
 	bool		 cache_urls;		/* URL + job cache on */
 	bool		 cache_sessions;	/* session cache on */

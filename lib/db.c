@@ -87,7 +87,9 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/*
 	 * Active jobs without news for $1 s whose prediction was not asked
 	 * about for as long either: each is marked asked now, so that a
-	 * failed question is not repeated before another $1 s.
+	 * failed question is not repeated before another $1 s. Those never
+	 * asked go first, then the least recently asked: jobs the provider
+	 * keeps refusing cannot starve the others.
 	 */
 	[DB_JOBS_TO_RECONCILE] = { "jobs_to_reconcile",
 	    "UPDATE jobs SET checked_at = clock_timestamp() WHERE id IN ("
@@ -97,7 +99,8 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "     AND updated_at < now() - make_interval(secs => $1::int)"
 	    "     AND (checked_at IS NULL OR"
 	    "          checked_at < now() - make_interval(secs => $1::int))"
-	    "   ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"
+	    "   ORDER BY checked_at NULLS FIRST, updated_at"
+	    "   LIMIT $2::int FOR UPDATE SKIP LOCKED)"
 	    " RETURNING prediction_id",
 	    2, { 0, 0 }, false },
 	/*

@@ -552,7 +552,7 @@ engine_main(int argc, char **argv)
 		    "--outbox [retry ID]]\n");
 		return 2;
 	}
-	if (!app_open(&app, &cfg, outbox ? "outbox" : "engine"))
+	if (!app_open(&app, &cfg, outbox ? "outbox" : "engine", APP_ENGINE))
 		return 1;
 	/* Only the engine creates the outbox; the command only reads it. */
 	if ((app.outbox = outbox_open(cfg.outbox_path,

@@ -69,8 +69,8 @@ generation_create_job(struct app *app, struct http_response *resp,
 	const char *const values[] = { persona_id, limit };
 	PGresult	*res;
 	enum db_status	 st;
-	const char	*outcome;
-	int		 retry_after;
+	char		 outcome[16] = "";
+	int		 retry_after = 0;
 
 	snprintf(limit, sizeof(limit), "%d", app->cfg->generations_per_hour);
 	if ((st = db_exec_durable(app->db, DB_JOB_CREATE, values, NULL,
@@ -78,16 +78,16 @@ generation_create_job(struct app *app, struct http_response *resp,
 		app_db_failed(resp, st);
 		return false;
 	}
-	outcome = PQntuples(res) == 1 ? PQgetvalue(res, 0, COL_OUTCOME) : "";
-	if (strcmp(outcome, "created") == 0) {
+	if (PQntuples(res) == 1) {
+		snprintf(outcome, sizeof(outcome), "%s",
+		    PQgetvalue(res, 0, COL_OUTCOME));
 		snprintf(job, VALID_UUID_LEN + 1, "%s",
 		    PQgetvalue(res, 0, COL_JOB_ID));
-		PQclear(res);
-		return true;
+		retry_after = atoi(PQgetvalue(res, 0, COL_RETRY_AFTER));
 	}
-	retry_after = PQntuples(res) == 1 ?
-	    atoi(PQgetvalue(res, 0, COL_RETRY_AFTER)) : 0;
 	PQclear(res);
+	if (strcmp(outcome, "created") == 0)
+		return true;
 	if (strcmp(outcome, "rate_limited") == 0) {
 		char msg[128];
 

@@ -282,7 +282,7 @@ worker_main(int argc, char **argv, const char *name, app_handler handler)
 		    "spawn-fcgi starts it)\n", name);
 		return 2;
 	}
-	if (!app_open(&app, &cfg, name))
+	if (!app_open(&app, &cfg, name, APP_WORKER))
 		return 1;
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, FCGI_LISTENSOCK_FILENO, 0) != 0) {

@@ -17,6 +17,17 @@ BEGIN
 	END IF;
 END
 $$;
+-- The background engine's role (video-complete --engine): the same rights,
+-- a name of its own, so that PostgreSQL's counts of "app" are the requests'.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_engine') THEN
+		CREATE ROLE app_engine LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+	END IF;
+END
+$$;
+ALTER ROLE app_engine SET statement_timeout = '5s';
+ALTER ROLE app_engine SET idle_in_transaction_session_timeout = '10s';
 -- Server-side bounds, in addition to the client-side deadlines of lib/db.c.
 -- Set on the role, not in the startup packet, so that they also hold behind
 -- PgBouncer (which refuses unknown startup parameters).
@@ -172,10 +183,11 @@ BEGIN
 END
 $$;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON users, sessions, personas, jobs, idle_videos TO app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON users, sessions, personas, jobs, idle_videos
+	TO app, app_engine;
 GRANT EXECUTE ON FUNCTION idle_video_get(bytea, uuid), personas_list(bytea, uuid, int),
-	job_create(uuid, int) TO app;
-GRANT SELECT ON schema_version TO app;
+	job_create(uuid, int) TO app, app_engine;
+GRANT SELECT ON schema_version TO app, app_engine;
 
 INSERT INTO schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
 
