@@ -168,6 +168,40 @@ test_cache_broken_file_is_recreated(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * Only the main file removed (rm cache.sqlite), its -wal and -shm left
+ * behind while two workers hold it: the new file must not take the old
+ * log for its own, and both workers end up on the same new file.
+ */
+static void
+test_cache_removed_file_without_its_wal(void **state)
+{
+	struct fixture *f = *state;
+	struct cache *a = cache_open(f->path, 1000);
+	struct cache *b = cache_open(f->path, 1000);
+	struct cache_entry e;
+	char cmd[256];
+
+	log_init("test-cache", LOG_ERROR);
+	assert_true(cache_put_video(a, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_put_session(b, hash_a, USER_A, 100, 100));
+	assert_int_equal(unlink(f->path), 0);
+	sleep(1);	/* the file is re-checked at most once a second */
+	usleep(100000);
+	assert_true(cache_lookup(a, hash_a, PERSONA, 1, &e));
+	assert_false(e.has_video);		/* a fresh, empty cache */
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	assert_true(cache_put_video(a, PERSONA, USER_B, "/media/b.mp4", 2));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	assert_true(e.has_video);		/* b found a's new file */
+	assert_string_equal(e.video_url, "/media/b.mp4");
+	cache_close(a);
+	cache_close(b);
+	snprintf(cmd, sizeof(cmd), "test \"$(sqlite3 '%s' 'PRAGMA integrity_check')\" = ok",
+	    f->path);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_cache_removed_file_is_recreated(void **state)
 {
@@ -218,6 +252,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cache_transaction_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_broken_file_is_recreated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_removed_file_is_recreated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_removed_file_without_its_wal, setup, teardown),
 		cmocka_unit_test(test_cache_unopenable_path_degrades),
 	};
 	return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
