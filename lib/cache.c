@@ -1,9 +1,11 @@
 /*
  * cache.c: the shared SQLite cache and its self-repair.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,18 +214,62 @@ cache_set_aside(struct cache *c)
 	log_warnx("cache: %s was broken: set aside, recreating", c->path);
 }
 
+/*
+ * Takes the lock that serialises repairs across workers (a file beside the
+ * cache, flock(2)), waiting at most the busy timeout. Returns its
+ * descriptor, or -1 (the repair goes on unlocked rather than not at all).
+ */
+static int
+cache_lock(struct cache *c)
+{
+	char	 path[4096];
+	int	 fd;
+	int64_t	 until = clock_mono_us() + (int64_t)c->busy_ms * 1000;
+
+	snprintf(path, sizeof(path), "%s.lock", c->path);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0660)) == -1)
+		return -1;
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    clock_mono_us() >= until) {
+			close(fd);
+			return -1;
+		}
+		usleep(10000);
+	}
+	return fd;
+}
+
+/*
+ * Opens the file afresh. A removed file may have left its -wal and -shm
+ * behind: a new file beside them would take the old file's log for its
+ * own, so they go first, by whichever worker gets the repair lock first
+ * (the others find the new file when they get it).
+ */
 static void
 cache_reopen(struct cache *c)
 {
-	int rc;
+	struct stat	 sb;
+	char		 side[4096];
+	int		 rc, lock;
 
 	cache_shut(c);
+	lock = cache_lock(c);
+	if (stat(c->path, &sb) == -1 && errno == ENOENT) {
+		snprintf(side, sizeof(side), "%s-wal", c->path);
+		(void)unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", c->path);
+		(void)unlink(side);
+	}
 	rc = cache_try_open(c);
 	if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_NOTADB ||
 	    (rc & 0xff) == SQLITE_CORRUPT)) {
 		cache_set_aside(c);
 		(void)cache_try_open(c);
 	}
+	if (lock != -1)
+		close(lock);
 	c->next_check_us = clock_mono_us() + CACHE_RECHECK_US;
 }
 
