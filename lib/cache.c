@@ -99,14 +99,19 @@ cache_shut(struct cache *c)
 	c->in_tx = false;
 }
 
-/* Errors after which the file itself is suspect. */
+/*
+ * Errors after which the file itself is suspect; a file truncated under
+ * us answers "no such table", and is repaired by applying the schema again.
+ */
 static bool
-cache_is_broken(int rc)
+cache_is_broken(struct cache *c, int rc)
 {
 	rc &= 0xff;
 	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ||
 	    rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
-	    rc == SQLITE_READONLY || rc == SQLITE_SCHEMA;
+	    rc == SQLITE_READONLY || rc == SQLITE_SCHEMA ||
+	    (rc == SQLITE_ERROR && c->db != NULL &&
+	    strncmp(sqlite3_errmsg(c->db), "no such table", 13) == 0);
 }
 
 /*
@@ -305,7 +310,7 @@ cache_failed(struct cache *c, const char *what, int rc)
 {
 	log_warnx("cache: %s: %s", what, c->db != NULL ?
 	    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-	if (cache_is_broken(rc)) {
+	if (cache_is_broken(c, rc)) {
 		c->in_tx = false;
 		cache_reopen(c);
 	}

@@ -26,7 +26,6 @@
 #define ENGINE_CHORES_US	5000000	/* reconcile and sweep this often */
 #define ENGINE_RECONCILE_BATCH	"10"
 #define ENGINE_DRAIN_MAX_US	60000000 /* --drain stops after this */
-#define UNKNOWN_KEEP_S		600	/* an unknown prediction's event */
 
 /* Columns of DB_JOB_BY_PREDICTION and of DB_JOBS_SWEEP. */
 enum { COL_PERSONA, COL_USER, COL_JOB };
@@ -187,14 +186,17 @@ engine_apply(struct app *app, struct outbox_event *ev, struct engine_job *j,
 	if ((st = engine_find_job(app, ev->prediction_id, j, &found)) != DB_OK)
 		return engine_db_step(st, why, whysz, "finding the job");
 	if (!found) {
-		/* Maybe its start has not stored the prediction yet. */
-		if (now - ev->received_at < UNKNOWN_KEEP_S) {
+		/*
+		 * Maybe its start has not stored the prediction yet; past the
+		 * start timeout no job can claim it any more (a start that died
+		 * after the provider answered): a dead letter, kept in view.
+		 */
+		if (now - ev->received_at < 2 * (int64_t)app->cfg->job_start_timeout_s) {
 			snprintf(why, whysz, "the prediction is not known yet");
 			return STEP_LATER;
 		}
-		log_warnx("engine: prediction %s is unknown: dropping its %s "
-		    "event %s", ev->prediction_id, ev->status, ev->webhook_id);
-		return STEP_DONE;
+		snprintf(why, whysz, "no job knows the prediction");
+		return STEP_DEAD;
 	}
 	if (!prediction_is_terminal(ps)) {
 		(void)cache_put_job(app->cache, j->persona, j->user, j->job,
