@@ -112,9 +112,10 @@ async function main() {
 
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(WORK, { recursive: true });
-  stack('up', { PORT: String(PORT), PG_PORT: String(PG_PORT), PG_MAX_CONNECTIONS: '20', PROVIDER: '0',
+  const up = stack('up', { PORT: String(PORT), PG_PORT: String(PG_PORT), PG_MAX_CONNECTIONS: '20', PROVIDER: '0',
     WORKERS: '2', WORKERS_VIDEO_COMPLETE: '1', DATABASE_URL: PROXY_URL, CACHE_URLS: '1', CACHE_SESSIONS: '1' });
-  ok(true, 'a stack of its own is up (PROVIDER=0)');
+  ok(new RegExp(`^base_url=http://127\\.0\\.0\\.1:${PORT}$`, 'm').test(up),
+    'a stack of its own is up (PROVIDER=0) and says where', up.trim().split('\n').slice(-3));
 
   start(path.join(BIN, 'delay-proxy'), ['--listen', `127.0.0.1:${PROXY_PORT}`, '--target', `127.0.0.1:${PG_PORT}`,
     '--delay-ms', String(DELAY_MS), '--user', 'nobody']);
