@@ -100,18 +100,19 @@ cache_shut(struct cache *c)
 }
 
 /*
- * Errors after which the file itself is suspect; a file truncated under
- * us answers "no such table", and is repaired by applying the schema again.
+ * Errors after which the file itself is suspect. Our statements are fixed
+ * and were prepared on our schema, so a plain SQLITE_ERROR from one means
+ * that the file no longer holds that schema (truncated or rewritten under
+ * us): reopening applies it again, or sets the file aside.
  */
 static bool
-cache_is_broken(struct cache *c, int rc)
+cache_is_broken(int rc)
 {
 	rc &= 0xff;
 	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ||
 	    rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
 	    rc == SQLITE_READONLY || rc == SQLITE_SCHEMA ||
-	    (rc == SQLITE_ERROR && c->db != NULL &&
-	    strncmp(sqlite3_errmsg(c->db), "no such table", 13) == 0);
+	    rc == SQLITE_ERROR;
 }
 
 /*
@@ -310,7 +311,7 @@ cache_failed(struct cache *c, const char *what, int rc)
 {
 	log_warnx("cache: %s: %s", what, c->db != NULL ?
 	    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-	if (cache_is_broken(c, rc)) {
+	if (cache_is_broken(rc)) {
 		c->in_tx = false;
 		cache_reopen(c);
 	}

@@ -56,12 +56,13 @@ engine_on_stop(int sig)
 	engine_stopping = 1;
 }
 
-int
+/* Seconds before the next try of an event that failed attempts times. */
+static int
 engine_backoff_s(int attempts)
 {
 	if (attempts <= 0)
 		return 1;
-	if (attempts >= 9)
+	if (attempts >= 9)	/* 2^9 is past the bound already */
 		return ENGINE_BACKOFF_MAX_S;
 	return (1 << attempts) > ENGINE_BACKOFF_MAX_S ? ENGINE_BACKOFF_MAX_S :
 	    1 << attempts;
@@ -419,13 +420,14 @@ engine_start_up(struct app *app)
 	if (glob(pattern, 0, NULL, &g) != 0)
 		return;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
-		size_t len = strlen(g.gl_pathv[i]);
+		const char *p = g.gl_pathv[i];
+		size_t len = strlen(p);
 
-		if ((len > 4 && strcmp(g.gl_pathv[i] + len - 4, "-wal") == 0) ||
-		    (len > 4 && strcmp(g.gl_pathv[i] + len - 4, "-shm") == 0))
+		/* A set-aside file's -wal and -shm go with it. */
+		if (len > 4 && (strcmp(p + len - 4, "-wal") == 0 ||
+		    strcmp(p + len - 4, "-shm") == 0))
 			continue;
-		(void)outbox_import_legacy(app->outbox, g.gl_pathv[i],
-		    clock_unix_s());
+		(void)outbox_import_legacy(app->outbox, p, clock_unix_s());
 	}
 	globfree(&g);
 }

@@ -28,7 +28,4 @@
 /* Runs the command in argv (see above); returns the exit status. */
 int	engine_main(int argc, char **argv);
 
-/* Seconds before the next try of an event that failed attempts times. */
-int	engine_backoff_s(int attempts);
-
 #endif /* ENGINE_H */

@@ -52,10 +52,11 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 {
 	struct cache_entry	 e;
 	const struct config	*cfg = app->cfg;
+	int64_t			 now = clock_unix_s();
 
 	*session_cached = false;
 	if ((cfg->cache_sessions || cfg->cache_urls) &&
-	    cache_lookup(app->cache, hash, persona_id, clock_unix_s(), &e)) {
+	    cache_lookup(app->cache, hash, persona_id, now, &e)) {
 		if (!cfg->cache_sessions)
 			e.session = CACHE_SESSION_UNKNOWN;
 		*session_cached = e.session == CACHE_SESSION_VALID;
@@ -83,8 +84,8 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 			 * check takes it as it is: it never asks PostgreSQL).
 			 */
 			if (e.has_job && video_job_active(e.job_status) &&
-			    (req->quick_check || clock_unix_s() -
-			    e.job_updated_at < cfg->reconcile_after_s)) {
+			    (req->quick_check ||
+			    now - e.job_updated_at < cfg->reconcile_after_s)) {
 				if (strcmp(e.job_owner, e.user_id) != 0) {
 					resp->source = "job";
 					idle_video_not_found(resp);

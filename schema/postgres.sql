@@ -10,29 +10,28 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;	-- gen_random_bytes() for seed tokens
 
+-- The request workers' role, and the background engine's (video-complete
+-- --engine): the same rights, a name each, so that PostgreSQL's counts of
+-- "app" are the requests' alone.
 DO $$
+DECLARE
+	r text;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app') THEN
-		CREATE ROLE app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-	END IF;
+	FOREACH r IN ARRAY ARRAY['app', 'app_engine'] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+			EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB'
+			    ' NOCREATEROLE', r);
+		END IF;
+		-- Server-side bounds, in addition to the client-side deadlines
+		-- of lib/db.c. Set on the role, not in the startup packet, so
+		-- that they also hold behind PgBouncer (which refuses unknown
+		-- startup parameters).
+		EXECUTE format('ALTER ROLE %I SET statement_timeout = %L', r, '5s');
+		EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L',
+		    r, '10s');
+	END LOOP;
 END
 $$;
--- The background engine's role (video-complete --engine): the same rights,
--- a name of its own, so that PostgreSQL's counts of "app" are the requests'.
-DO $$
-BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_engine') THEN
-		CREATE ROLE app_engine LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-	END IF;
-END
-$$;
-ALTER ROLE app_engine SET statement_timeout = '5s';
-ALTER ROLE app_engine SET idle_in_transaction_session_timeout = '10s';
--- Server-side bounds, in addition to the client-side deadlines of lib/db.c.
--- Set on the role, not in the startup packet, so that they also hold behind
--- PgBouncer (which refuses unknown startup parameters).
-ALTER ROLE app SET statement_timeout = '5s';
-ALTER ROLE app SET idle_in_transaction_session_timeout = '10s';
 
 CREATE TABLE IF NOT EXISTS schema_version (
 	version		integer PRIMARY KEY,
