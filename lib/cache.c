@@ -248,26 +248,74 @@ cache_lock(struct cache *c)
 }
 
 /*
- * Opens the file afresh. A removed file may have left its -wal and -shm
- * behind: a new file beside them would take the old file's log for its
- * own, so they go first, by whichever worker gets the repair lock first
- * (the others find the new file when they get it).
+ * Whether the file under an open handle still starts as an SQLite file
+ * does: truncated or written over in place (same inode), it would go on
+ * answering from this worker's page cache and the WAL for a while and
+ * then fail at random. Read through SQLite's own descriptor (a descriptor
+ * of ours, once closed, would drop the process's POSIX locks on the file).
+ */
+static bool
+cache_header_sound(struct cache *c)
+{
+	static const char	 magic[16] = "SQLite format 3";
+	sqlite3_file		*f = NULL;
+	sqlite3_int64		 size = 0;
+	char			 head[sizeof(magic)];
+
+	if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER,
+	    &f) != SQLITE_OK || f == NULL || f->pMethods == NULL)
+		return true;		/* cannot tell: trust the steps */
+	if (f->pMethods->xFileSize(f, &size) != SQLITE_OK)
+		return true;
+	if (size < (sqlite3_int64)sizeof(head) ||
+	    f->pMethods->xRead(f, head, sizeof(head), 0) != SQLITE_OK)
+		return false;
+	return memcmp(head, magic, sizeof(magic)) == 0;
+}
+
+static bool
+cache_log_beside(const char *path)
+{
+	struct stat	 sb;
+	char		 wal[4096];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return stat(wal, &sb) == 0 && sb.st_size > 0;
+}
+
+/*
+ * Opens the file afresh, under the lock that serialises repairs across
+ * workers; whichever worker gets it first repairs, the others find the
+ * new file when they get it:
+ *  - a removed file may have left its -wal and -shm behind: a new file
+ *    beside them would take the old file's log for its own, so they go;
+ *  - a damaged file (this worker saw it fail as no database, or its header
+ *    gone) is set aside, unless another worker already put a new file in
+ *    its place (the path no longer names the inode this worker had); so is
+ *    an empty file with a log beside it, a truncated one (a file we make
+ *    has its header written before its log, under this lock).
  */
 static void
-cache_reopen(struct cache *c)
+cache_reopen(struct cache *c, bool damaged)
 {
 	struct stat	 sb;
 	char		 side[4096];
+	dev_t		 dev = c->dev;
+	ino_t		 ino = c->ino;
 	int		 rc, lock;
 
 	cache_shut(c);
 	lock = cache_lock(c);
-	if (stat(c->path, &sb) == -1 && errno == ENOENT) {
-		snprintf(side, sizeof(side), "%s-wal", c->path);
-		(void)unlink(side);
-		snprintf(side, sizeof(side), "%s-shm", c->path);
-		(void)unlink(side);
-	}
+	if (stat(c->path, &sb) == -1) {
+		if (errno == ENOENT) {
+			snprintf(side, sizeof(side), "%s-wal", c->path);
+			(void)unlink(side);
+			snprintf(side, sizeof(side), "%s-shm", c->path);
+			(void)unlink(side);
+		}
+	} else if ((damaged && sb.st_dev == dev && sb.st_ino == ino) ||
+	    (sb.st_size == 0 && cache_log_beside(c->path)))
+		cache_set_aside(c);
 	rc = cache_try_open(c);
 	if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_NOTADB ||
 	    (rc & 0xff) == SQLITE_CORRUPT)) {
@@ -281,7 +329,8 @@ cache_reopen(struct cache *c)
 
 /*
  * Makes sure that a usable database is open on the file at path, at
- * most once a second: reopens when the file was removed or replaced.
+ * most once a second: reopens when the file was removed or replaced,
+ * repairs it when it was truncated or written over in place.
  */
 static bool
 cache_ready(struct cache *c)
@@ -296,12 +345,18 @@ cache_ready(struct cache *c)
 		return c->db != NULL;
 	c->next_check_us = now + CACHE_RECHECK_US;
 	if (c->db != NULL && stat(c->path, &sb) == 0 &&
-	    sb.st_dev == c->dev && sb.st_ino == c->ino)
-		return true;
+	    sb.st_dev == c->dev && sb.st_ino == c->ino) {
+		if (cache_header_sound(c))
+			return true;
+		log_warnx("cache: %s was truncated or written over: "
+		    "repairing", c->path);
+		cache_reopen(c, true);
+		return c->db != NULL;
+	}
 	if (c->db != NULL)
 		log_warnx("cache: %s was removed or replaced: reopening",
 		    c->path);
-	cache_reopen(c);
+	cache_reopen(c, false);
 	return c->db != NULL;
 }
 
@@ -313,7 +368,8 @@ cache_failed(struct cache *c, const char *what, int rc)
 	    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 	if (cache_is_broken(rc)) {
 		c->in_tx = false;
-		cache_reopen(c);
+		rc &= 0xff;
+		cache_reopen(c, rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT);
 	}
 }
 
@@ -329,7 +385,7 @@ cache_open(const char *path, int busy_timeout_ms)
 		return NULL;
 	}
 	c->busy_ms = busy_timeout_ms;
-	cache_reopen(c);
+	cache_reopen(c, false);
 	return c;
 }
 

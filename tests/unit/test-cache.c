@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -227,6 +228,70 @@ test_cache_removed_file_is_recreated(void **state)
 	cache_close(c);
 }
 
+/*
+ * The file damaged in place (same inode) while three workers hold it, one
+ * of them idle: truncated to 0 bytes, or written over. The idle one's
+ * handle keeps the old log's locks, so the file is set aside and a new
+ * one made, rather than waited on; the busy ones end up on the new file.
+ */
+static void
+damaged_in_place(struct fixture *f, bool cut)
+{
+	struct cache *a = cache_open(f->path, 500);
+	struct cache *b = cache_open(f->path, 500);
+	struct cache *idle = cache_open(f->path, 500);
+	struct cache_entry e;
+	struct stat before, after;
+	char junk[8192], cmd[256];
+	FILE *fp;
+
+	log_init("test-cache", LOG_ERROR);
+	assert_true(cache_put_video(a, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	assert_true(e.has_video);
+	assert_true(cache_usable(idle));
+	assert_int_equal(stat(f->path, &before), 0);
+	if (cut)
+		assert_int_equal(truncate(f->path, 0), 0);
+	else {
+		memset(junk, 0x5a, sizeof(junk));
+		assert_non_null(fp = fopen(f->path, "r+"));
+		assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
+		fclose(fp);
+	}
+	sleep(1);	/* the file is re-checked at most once a second */
+	usleep(100000);
+	assert_true(cache_lookup(a, hash_a, PERSONA, 1, &e));
+	assert_false(e.has_video);		/* a fresh, empty cache */
+	assert_int_equal(stat(f->path, &after), 0);
+	assert_true(after.st_ino != before.st_ino);
+	assert_true(cache_put_video(a, PERSONA, USER_B, "/media/b.mp4", 2));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	assert_true(e.has_video);		/* b found a's new file */
+	assert_string_equal(e.video_url, "/media/b.mp4");
+	cache_close(a);
+	cache_close(b);
+	cache_close(idle);
+	snprintf(cmd, sizeof(cmd), "test \"$(sqlite3 '%s' 'PRAGMA integrity_check')\" = ok",
+	    f->path);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q 'cache.sqlite.broken-'",
+	    f->dir);
+	assert_int_equal(system(cmd), 0);	/* set aside, not deleted */
+}
+
+static void
+test_cache_truncated_in_place(void **state)
+{
+	damaged_in_place(*state, true);
+}
+
+static void
+test_cache_written_over_in_place(void **state)
+{
+	damaged_in_place(*state, false);
+}
+
 static void
 test_cache_unopenable_path_degrades(void **state)
 {
@@ -253,6 +318,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cache_broken_file_is_recreated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_removed_file_is_recreated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_removed_file_without_its_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_truncated_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_written_over_in_place, setup, teardown),
 		cmocka_unit_test(test_cache_unopenable_path_degrades),
 	};
 	return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
