@@ -56,7 +56,7 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    " WHERE prediction_id = $1 AND status IN ('starting', 'processing')",
 	    2, { 0, 0 }, false },
 	[DB_JOB_BY_PREDICTION] = { "job_by_prediction",
-	    "SELECT j.persona_id, p.user_id, j.id FROM jobs j"
+	    "SELECT j.persona_id, p.user_id, j.id, j.status FROM jobs j"
 	    "  JOIN personas p ON p.id = j.persona_id"
 	    " WHERE j.prediction_id = $1",
 	    1, { 0 }, true },

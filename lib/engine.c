@@ -19,7 +19,7 @@
 #include "outbox.h"
 #include "valid.h"
 
-#define ENGINE_LEASE_S		120	/* a claimed event's lease: > a copy */
+#define ENGINE_LEASE_SLACK_S	60	/* a lease outlasts a copy by this */
 #define ENGINE_RETRY_S		2	/* PostgreSQL away: look again then */
 #define ENGINE_BACKOFF_MAX_S	300
 #define ENGINE_BATCH_US		2000000	/* draining, before the other work */
@@ -28,7 +28,7 @@
 #define ENGINE_DRAIN_MAX_US	60000000 /* --drain stops after this */
 
 /* Columns of DB_JOB_BY_PREDICTION and of DB_JOBS_SWEEP. */
-enum { COL_PERSONA, COL_USER, COL_JOB };
+enum { COL_PERSONA, COL_USER, COL_JOB, COL_STATUS };
 enum { SWEEP_JOB, SWEEP_PERSONA, SWEEP_USER, SWEEP_PREDICTION };
 
 /* What became of one try of an event. */
@@ -45,6 +45,7 @@ struct engine_job {
 	char	persona[VALID_UUID_LEN + 1];
 	char	user[VALID_UUID_LEN + 1];
 	char	job[VALID_UUID_LEN + 1];
+	char	status[16];	/* as PostgreSQL has it; "" if not asked */
 };
 
 static volatile sig_atomic_t engine_stopping;
@@ -80,7 +81,7 @@ engine_db_step(enum db_status st, char *why, size_t whysz, const char *what)
 
 /* Finds the job of a prediction: the cache, then PostgreSQL. */
 static enum db_status
-engine_find_job(struct app *app, const char *prediction_id,
+engine_find_job_db(struct app *app, const char *prediction_id,
     struct engine_job *j, bool *found)
 {
 	const char *const values[] = { prediction_id };
@@ -88,10 +89,6 @@ engine_find_job(struct app *app, const char *prediction_id,
 	enum db_status	 st;
 
 	memset(j, 0, sizeof(*j));
-	*found = true;
-	if (cache_job_by_prediction(app->cache, prediction_id, j->persona,
-	    j->user, j->job))
-		return DB_OK;
 	if ((st = db_exec(app->db, DB_JOB_BY_PREDICTION, values, NULL,
 	    &res)) != DB_OK)
 		return st;
@@ -102,9 +99,24 @@ engine_find_job(struct app *app, const char *prediction_id,
 		    PQgetvalue(res, 0, COL_USER));
 		snprintf(j->job, sizeof(j->job), "%s",
 		    PQgetvalue(res, 0, COL_JOB));
+		snprintf(j->status, sizeof(j->status), "%s",
+		    PQgetvalue(res, 0, COL_STATUS));
 	}
 	PQclear(res);
 	return DB_OK;
+}
+
+/* The job of a prediction: from the cache when it knows, else PostgreSQL. */
+static enum db_status
+engine_find_job(struct app *app, const char *prediction_id,
+    struct engine_job *j, bool *found)
+{
+	memset(j, 0, sizeof(*j));
+	*found = true;
+	if (cache_job_by_prediction(app->cache, prediction_id, j->persona,
+	    j->user, j->job))
+		return DB_OK;
+	return engine_find_job_db(app, prediction_id, j, found);
 }
 
 /* Applies an event's outcome to PostgreSQL, durably. */
@@ -206,8 +218,27 @@ engine_apply(struct app *app, struct outbox_event *ev, struct engine_job *j,
 		    NULL, NULL, j->job), why, whysz, "applying");
 	}
 	if (ps == PREDICTION_SUCCEEDED && ev->video_url[0] == '\0') {
-		enum download_status ds = engine_copy(app, ev, j->persona,
-		    copy_why, sizeof(copy_why));
+		enum download_status ds;
+
+		/*
+		 * A copy is costly: PostgreSQL, not the cache, says whether the
+		 * job still waits for one. A late or repeated success (the
+		 * webhook and a reconciliation both, say) of an ended job would
+		 * copy the video again for nothing.
+		 */
+		if (j->status[0] == '\0' && (st = engine_find_job_db(app,
+		    ev->prediction_id, j, &found)) != DB_OK)
+			return engine_db_step(st, why, whysz, "finding the job");
+		if (!found || (strcmp(j->status, "starting") != 0 &&
+		    strcmp(j->status, "processing") != 0)) {
+			log_msg(LOG_INFO, "engine: event %s: the job of prediction"
+			    " %s has ended (%s): nothing to copy",
+			    ev->webhook_id, ev->prediction_id,
+			    found ? j->status : "gone");
+			return STEP_DONE;
+		}
+		ds = engine_copy(app, ev, j->persona, copy_why,
+		    sizeof(copy_why));
 
 		if (ds != DOWNLOAD_OK && !download_status_permanent(ds)) {
 			snprintf(why, whysz, "copying the video: %s", copy_why);
@@ -266,6 +297,17 @@ engine_bury(struct app *app, const struct outbox_event *ev,
 		PQclear(res);
 }
 
+/*
+ * A claimed event's lease: it must outlast the longest try (a whole copy,
+ * then PostgreSQL), or a second drainer (a timer's --drain beside the
+ * engine) would claim the event and copy the same video in parallel.
+ */
+static int
+engine_lease_s(const struct config *cfg)
+{
+	return cfg->download_timeout_s + ENGINE_LEASE_SLACK_S;
+}
+
 /* Claims and applies due events for a while. Returns how many ended. */
 static int
 engine_drain(struct app *app, int64_t budget_us)
@@ -277,7 +319,8 @@ engine_drain(struct app *app, int64_t budget_us)
 	int			 n = 0;
 
 	while (!engine_stopping && clock_mono_us() < until &&
-	    outbox_claim(app->outbox, clock_unix_s(), ENGINE_LEASE_S, &ev)) {
+	    outbox_claim(app->outbox, clock_unix_s(), engine_lease_s(app->cfg),
+	    &ev)) {
 		enum engine_step step;
 
 		why[0] = '\0';

@@ -233,6 +233,22 @@ test('dead letters: a copy that keeps failing ends after OUTBOX_MAX_ATTEMPTS, is
   });
 });
 
+test('a late copy of a success for an ended job does not copy the video again', async () => {
+  const v = seed(1, 1, 0).users[0];
+  const [pred] = await finishedPredictions(v, v.personas);
+  const served = async () => (await (await fetch(`${PROVIDER_URL}/admin/outputs`)).json())[pred.id] ?? 0;
+  assert.equal((await deliver(pred)).status, 200);
+  assert.ok(await until(async () => await idleVideos(v) === 1, 20000, 200), 'the video was stored');
+  assert.equal(await served(), 1, 'copied once');
+  const id = `msg_late_${randomBytes(6).toString('hex')}`;
+  assert.equal((await deliver(pred, { id })).status, 200);
+  // Its event ends (it leaves the outbox's listing) without a second copy.
+  assert.ok(await until(async () => !(await videoComplete('--outbox')).includes(id), 20000, 250),
+    'the late event ended');
+  assert.equal(await served(), 1, 'not copied again');
+  assert.equal(await idleVideos(v), 1);
+});
+
 test('upgrade: events pending in an old cache file\'s outbox reach PostgreSQL', async () => {
   const v = seed(1, 2, 0).users[0];
   const preds = await finishedPredictions(v, v.personas);
