@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attr.h"
+
 #define AUTH_HASH_LEN		32	/* SHA-256 */
 #define AUTH_TOKEN_MIN		22	/* 128 bits in base64url */
 #define AUTH_TOKEN_MAX		256
@@ -24,13 +26,13 @@ bool	auth_bearer(const char *header, const char **tok, size_t *len);
 
 /* SHA-256 of the token into out. False only if libcrypto fails. */
 bool	auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
-	    __attribute__((warn_unused_result));
+	    MUSTCHECK;
 
 /*
  * A new token from 32 bytes of RAND_bytes, base64url without padding,
  * NUL-terminated into out (at least AUTH_TOKEN_NEW_LEN + 1 bytes).
  */
 bool	auth_token_new(char *out, size_t outsz)
-	    __attribute__((warn_unused_result));
+	    MUSTCHECK;
 
 #endif /* AUTH_H */

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attr.h"
 #include "auth.h"
 #include "prediction.h"
 #include "valid.h"
@@ -84,7 +85,7 @@ bool	cache_put_job(struct cache *, const char *persona_id,
  * read-then-write never fails with SQLITE_BUSY_SNAPSHOT). cache_end()
  * commits when ok, otherwise rolls back.
  */
-bool	cache_begin(struct cache *) __attribute__((warn_unused_result));
+bool	cache_begin(struct cache *) MUSTCHECK;
 bool	cache_end(struct cache *, bool ok);
 
 /*

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attr.h"
+
 struct config {
 	const char	*database_url;		/* libpq conninfo or URI */
 	const char	*engine_database_url;	/* the engine's; "" = the same */
@@ -52,6 +54,6 @@ struct config {
  * (a number out of range, a boolean that is not 0/1/true/false).
  */
 bool	config_load(struct config *cfg, char *err, size_t errsz)
-	    __attribute__((warn_unused_result));
+	    MUSTCHECK;
 
 #endif /* CONFIG_H */

@@ -19,6 +19,8 @@
 
 #include <libpq-fe.h>
 
+#include "attr.h"
+
 enum db_stmt {
 	DB_PERSONAS_LIST,	/* $1 token hash, $2 after id|NULL, $3 limit+1 */
 	DB_IDLE_VIDEO_GET,	/* $1 token hash, $2 persona id */
@@ -68,7 +70,7 @@ void		 db_free(struct db *);
  */
 enum db_status	 db_exec(struct db *, enum db_stmt, const char *const *values,
 		    const int *lengths, PGresult **res)
-		    __attribute__((warn_unused_result));
+		    MUSTCHECK;
 
 /*
  * The same inside its own transaction committed with synchronous_commit
@@ -78,7 +80,7 @@ enum db_status	 db_exec(struct db *, enum db_stmt, const char *const *values,
  */
 enum db_status	 db_exec_durable(struct db *, enum db_stmt,
 		    const char *const *values, const int *lengths,
-		    PGresult **res) __attribute__((warn_unused_result));
+		    PGresult **res) MUSTCHECK;
 
 /*
  * Whether trying the same statement again later cannot help: the server

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attr.h"
+
 struct download_limits {
 	/*
 	 * Comma-separated allow-list of "host" or "host:port" ("[::1]:8089"
@@ -59,7 +61,7 @@ bool		 download_status_permanent(enum download_status);
  */
 enum download_status download_copy(const char *url, const char *path,
     const struct download_limits *, char *why, size_t whysz)
-    __attribute__((warn_unused_result));
+    MUSTCHECK;
 
 /*
  * Removes the leftover ".dl-*" entries of tmp_dir (from a copy that was

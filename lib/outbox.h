@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attr.h"
 #include "cache.h"
 #include "prediction.h"
 
@@ -63,14 +64,14 @@ void		 outbox_close(struct outbox *);
  */
 enum outbox_added outbox_add(struct outbox *, const char *webhook_id,
     const char *prediction_id, const char *status, const char *output_url,
-    const char *error, int64_t now) __attribute__((warn_unused_result));
+    const char *error, int64_t now) MUSTCHECK;
 
 /*
  * Claims the oldest due event for lease_s seconds (one claimer only, also
  * across processes). False when none is due or the file cannot answer.
  */
 bool	outbox_claim(struct outbox *, int64_t now, int lease_s,
-	    struct outbox_event *) __attribute__((warn_unused_result));
+	    struct outbox_event *) MUSTCHECK;
 
 /*
  * Puts a claimed event back for next_try_at with the reason it did not
@@ -89,7 +90,7 @@ bool	outbox_bury(struct outbox *, const char *webhook_id, int64_t now,
 
 /* Makes a dead event pending again, due now, attempts 0. */
 bool	outbox_retry(struct outbox *, const char *webhook_id, int64_t now)
-	    __attribute__((warn_unused_result));
+	    MUSTCHECK;
 
 /*
  * Whether the file at the path is still the one this handle holds (not

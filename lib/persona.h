@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "attr.h"
 
 struct persona_state {
 	bool	 authenticated;		/* the token has a valid session */
@@ -31,6 +32,6 @@ struct persona_state {
 enum db_status persona_state_get(struct app *,
     const unsigned char hash[AUTH_HASH_LEN], const char *persona_id,
     bool session_cached, struct persona_state *out)
-    __attribute__((warn_unused_result));
+    MUSTCHECK;
 
 #endif /* PERSONA_H */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "attr.h"
 #include "prediction.h"
 
 enum provider_status {
@@ -38,17 +39,17 @@ const char	*provider_status_name(enum provider_status);
  */
 enum provider_status provider_create(struct provider *, const char *persona_id,
     const char *webhook_url, struct prediction *out)
-    __attribute__((warn_unused_result));
+    MUSTCHECK;
 
 /* Reads a prediction's current state (for reconciliation). */
 enum provider_status provider_get(struct provider *, const char *prediction_id,
-    struct prediction *out) __attribute__((warn_unused_result));
+    struct prediction *out) MUSTCHECK;
 
 /*
  * Asks the provider to cancel a prediction; out is its state as answered
  * (usually "canceled", or its final state when it had already ended).
  */
 enum provider_status provider_cancel(struct provider *, const char *prediction_id,
-    struct prediction *out) __attribute__((warn_unused_result));
+    struct prediction *out) MUSTCHECK;
 
 #endif /* PROVIDER_H */

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attr.h"
+
 #define WEBHOOK_TOLERANCE_S	300	/* timestamps more than 5 min off */
 #define WEBHOOK_SIG_MAX		64	/* "v1," + base64 of 32 bytes, NUL */
 
@@ -43,6 +45,6 @@ enum webhook_verdict webhook_verify(const char *secret, const char *id,
  */
 bool	webhook_sign(const char *secret, const char *id, const char *timestamp,
 	    const char *body, size_t bodylen, char out[WEBHOOK_SIG_MAX])
-	    __attribute__((warn_unused_result));
+	    MUSTCHECK;
 
 #endif /* WEBHOOK_H */
