@@ -31,6 +31,7 @@ PROGS     = personas idle-video video-complete
 BINS      = $(PROGS:%=$(BUILD)/bin/%)
 TEST_SRCS = $(wildcard tests/unit/test-*.c)
 TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FIXTURE   = $(BUILD)/tests/unit/fixture.o
 
 all: $(BINS)
 
@@ -58,9 +59,9 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(FIXTURE) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(FIXTURE) $(LIB) $(LDLIBS) -lcmocka
 
 tests: $(TESTS)
 
@@ -91,4 +92,4 @@ clean:
 .SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cgi-bin/%.d) \
-    $(TESTS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)
+    $(TESTS:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d) $(FIXTURE:.o=.d)

@@ -18,49 +18,31 @@
 #include <cmocka.h>
 
 #include "cache.h"
+#include "fixture.h"
 #include "log.h"
 
 #define USER_A	"aaaaaaaa-0000-4000-8000-000000000001"
 #define USER_B	"bbbbbbbb-0000-4000-8000-000000000002"
 #define PERSONA	"cccccccc-0000-4000-8000-000000000003"
 
-struct fixture {
-	char	 dir[64];
-	char	 path[128];
-};
-
 static unsigned char hash_a[AUTH_HASH_LEN] = { 1, 2, 3 };
 
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fpl-cache-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/cache.sqlite", f->dir);
-	*state = f;
-	return 0;
+	return (*state = scratch_new("cache.sqlite")) != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return scratch_free(*state);
 }
 
 static void
 test_cache_session_states(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch *f = *state;
 	struct cache *c = cache_open(f->path, 1000);
 	struct cache_entry e;
 	int64_t now = 1000000;
@@ -90,7 +72,7 @@ test_cache_session_states(void **state)
 static void
 test_cache_video_and_job_shared(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch *f = *state;
 	struct cache *w1 = cache_open(f->path, 1000);
 	struct cache *w2 = cache_open(f->path, 1000);
 	struct cache_entry e;
@@ -126,7 +108,7 @@ test_cache_video_and_job_shared(void **state)
 static void
 test_cache_transaction_rollback(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch *f = *state;
 	struct cache *c = cache_open(f->path, 1000);
 	struct cache_entry e;
 
@@ -146,7 +128,7 @@ test_cache_transaction_rollback(void **state)
 static void
 test_cache_broken_file_is_recreated(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch *f = *state;
 	struct cache *c;
 	struct cache_entry e;
 	FILE *fp = fopen(f->path, "w");
@@ -177,7 +159,7 @@ test_cache_broken_file_is_recreated(void **state)
 static void
 test_cache_removed_file_without_its_wal(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch *f = *state;
 	struct cache *a = cache_open(f->path, 1000);
 	struct cache *b = cache_open(f->path, 1000);
 	struct cache_entry e;
@@ -206,7 +188,7 @@ test_cache_removed_file_without_its_wal(void **state)
 static void
 test_cache_removed_file_is_recreated(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch *f = *state;
 	struct cache *c = cache_open(f->path, 1000);
 	struct cache_entry e;
 	struct stat sb;
@@ -235,7 +217,7 @@ test_cache_removed_file_is_recreated(void **state)
  * one made, rather than waited on; the busy ones end up on the new file.
  */
 static void
-damaged_in_place(struct fixture *f, bool cut)
+damaged_in_place(struct scratch *f, bool cut)
 {
 	struct cache *a = cache_open(f->path, 500);
 	struct cache *b = cache_open(f->path, 500);

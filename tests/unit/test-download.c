@@ -3,16 +3,11 @@
  * loopback: whole MP4 files only, within the size, time, speed and space
  * bounds, from allowed hosts only, and never a half-written or stray file.
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +22,7 @@
 
 #include "clock.h"
 #include "download.h"
+#include "fixture.h"
 #include "log.h"
 
 #define VIDEO_LEN	2000
@@ -35,119 +31,67 @@ static pid_t	server_pid;
 static int	server_port;
 static char	video[10000];	/* starts like an MP4: size, "ftyp", brand */
 
-static void
-put(int fd, const void *buf, size_t len)
-{
-	if (write(fd, buf, len) != (ssize_t)len)
-		_exit(1);
-}
+#define MP4	"Content-Type: video/mp4\r\n"
 
+/* Answers by the request line. */
 static void
-reply(int fd, const char *status, const char *extra, const char *body,
-    size_t len)
+answer(int fd, const char *req)
 {
-	char head[512];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Length: %zu\r\n"
-	    "Content-Type: video/mp4\r\n%sConnection: close\r\n\r\n", status, len,
-	    extra);
-
-	put(fd, head, (size_t)n);
-	put(fd, body, len);
-}
-
-/* Answers one request per connection, by its first line. */
-static void
-serve(int lfd)
-{
-	static char text[VIDEO_LEN];
+	static char	 text[VIDEO_LEN];
+	char		 loc[128];
 
 	memset(text, 'X', sizeof(text));
-	for (;;) {
-		char req[8192] = "", loc[128];
-		size_t got = 0;
-		int fd = accept(lfd, NULL, NULL);
+	if (strncmp(req, "GET /ok.mp4 ", 12) == 0)
+		httpd_reply(fd, "200 OK", MP4, video, VIDEO_LEN);
+	else if (strncmp(req, "GET /text ", 10) == 0)
+		httpd_reply(fd, "200 OK", MP4, text, sizeof(text));
+	else if (strncmp(req, "GET /short ", 11) == 0)
+		httpd_reply(fd, "200 OK", MP4, video, 6);
+	else if (strncmp(req, "GET /empty ", 11) == 0)
+		httpd_reply(fd, "200 OK", MP4, "", 0);
+	else if (strncmp(req, "GET /big ", 9) == 0)
+		httpd_reply(fd, "200 OK", MP4, video, sizeof(video));
+	else if (strncmp(req, "GET /chunked ", 13) == 0) {
+		const char *h = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+		    "chunked\r\nConnection: close\r\n\r\n";
 
-		if (fd < 0)
-			continue;
-		if (fork() != 0) {	/* one child per connection */
-			close(fd);
-			continue;
+		httpd_put(fd, h, strlen(h));
+		for (size_t off = 0; off < sizeof(video); off += 1000) {
+			httpd_put(fd, "3e8\r\n", 5);
+			httpd_put(fd, video + off, 1000);
+			httpd_put(fd, "\r\n", 2);
 		}
-		while (got < sizeof(req) - 1 && strstr(req, "\r\n\r\n") == NULL) {
-			ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-			req[got] = '\0';
+		httpd_put(fd, "0\r\n\r\n", 5);
+	} else if (strncmp(req, "GET /slow ", 10) == 0) {
+		const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n"
+		    "Connection: close\r\n\r\n";
+
+		httpd_put(fd, h, strlen(h));
+		for (size_t off = 0; off < 4096; off += 1024) {
+			httpd_put(fd, video + off, 1024);	/* 1 KiB/s */
+			sleep(1);
 		}
-		if (strncmp(req, "GET /ok.mp4 ", 12) == 0)
-			reply(fd, "200 OK", "", video, VIDEO_LEN);
-		else if (strncmp(req, "GET /text ", 10) == 0)
-			reply(fd, "200 OK", "", text, sizeof(text));
-		else if (strncmp(req, "GET /short ", 11) == 0)
-			reply(fd, "200 OK", "", video, 6);
-		else if (strncmp(req, "GET /empty ", 11) == 0)
-			reply(fd, "200 OK", "", "", 0);
-		else if (strncmp(req, "GET /big ", 9) == 0)
-			reply(fd, "200 OK", "", video, sizeof(video));
-		else if (strncmp(req, "GET /chunked ", 13) == 0) {
-			const char *h = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
-			    "chunked\r\nConnection: close\r\n\r\n";
-
-			put(fd, h, strlen(h));
-			for (size_t off = 0; off < sizeof(video); off += 1000) {
-				put(fd, "3e8\r\n", 5);
-				put(fd, video + off, 1000);
-				put(fd, "\r\n", 2);
-			}
-			put(fd, "0\r\n\r\n", 5);
-		} else if (strncmp(req, "GET /slow ", 10) == 0) {
-			const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n"
-			    "Connection: close\r\n\r\n";
-
-			put(fd, h, strlen(h));
-			for (size_t off = 0; off < 4096; off += 1024) {
-				put(fd, video + off, 1024);	/* 1 KiB/s */
-				sleep(1);
-			}
-		} else if (strncmp(req, "GET /redirect ", 14) == 0) {
-			snprintf(loc, sizeof(loc), "Location: http://127.0.0.2:%d"
-			    "/ok.mp4\r\n", server_port);
-			reply(fd, "302 Found", loc, "", 0);
-		} else if (strncmp(req, "GET /busy ", 10) == 0)
-			reply(fd, "503 Service Unavailable", "", "{}", 2);
-		else if (strncmp(req, "GET /throttled ", 15) == 0)
-			reply(fd, "429 Too Many Requests", "", "{}", 2);
-		else if (strncmp(req, "GET /gone-big ", 14) == 0)
-			reply(fd, "404 Not Found", "", video, sizeof(video));
-		else
-			reply(fd, "404 Not Found", "", "{}", 2);
-		close(fd);
-		_exit(0);
-	}
+	} else if (strncmp(req, "GET /redirect ", 14) == 0) {
+		snprintf(loc, sizeof(loc), "Location: http://127.0.0.2:%d"
+		    "/ok.mp4\r\n", server_port);
+		httpd_reply(fd, "302 Found", loc, "", 0);
+	} else if (strncmp(req, "GET /busy ", 10) == 0)
+		httpd_reply(fd, "503 Service Unavailable", MP4, "{}", 2);
+	else if (strncmp(req, "GET /throttled ", 15) == 0)
+		httpd_reply(fd, "429 Too Many Requests", MP4, "{}", 2);
+	else if (strncmp(req, "GET /gone-big ", 14) == 0)
+		httpd_reply(fd, "404 Not Found", MP4, video, sizeof(video));
+	else
+		httpd_reply(fd, "404 Not Found", MP4, "{}", 2);
 }
 
 static int
 setup(void **state)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
 	(void)state;
 	memset(video, 'v', sizeof(video));
 	memcpy(video, "\0\0\0\x18" "ftypisom", 12);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    listen(lfd, 16) != 0 || getsockname(lfd, (struct sockaddr *)&sin, &len) != 0)
-		return -1;
-	server_port = ntohs(sin.sin_port);
-	if ((server_pid = fork()) == 0) {
-		signal(SIGCHLD, SIG_IGN);	/* no zombies */
-		signal(SIGPIPE, SIG_DFL);
-		serve(lfd);
-	}
-	close(lfd);
+	server_pid = httpd_start(answer, &server_port);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	log_init("test-download", LOG_ERROR);
 	return server_pid > 0 ? 0 : -1;
@@ -157,8 +101,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	kill(server_pid, SIGKILL);
-	waitpid(server_pid, NULL, 0);
+	httpd_stop(server_pid);
 	curl_global_cleanup();
 	return 0;
 }

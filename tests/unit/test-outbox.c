@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -43,42 +44,23 @@ fdatasync(int fd)
 	return real(fd);
 }
 
-struct fixture {
-	char	 dir[64];
-	char	 path[128];
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fpl-outbox-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/outbox.sqlite", f->dir);
-	*state = f;
-	return 0;
+	return (*state = scratch_new("outbox.sqlite")) != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return scratch_free(*state);
 }
 
 /* The first add after an open is on disk before it returns, like every later one. */
 static void
 test_outbox_add_is_fsynced(void **state)
 {
-	struct fixture	*f = *state;
+	struct scratch	*f = *state;
 	struct outbox	*o;
 
 	assert_null(outbox_open(f->path, 1000, false));	/* workers never create */
@@ -104,7 +86,7 @@ test_outbox_add_is_fsynced(void **state)
 static void
 test_outbox_claim_later_bury_retry(void **state)
 {
-	struct fixture		*f = *state;
+	struct scratch		*f = *state;
 	struct outbox		*o = outbox_open(f->path, 1000, true);
 	struct outbox_event	 ev, other;
 	int			 pending, dead;
@@ -150,7 +132,7 @@ test_outbox_claim_later_bury_retry(void **state)
 static void
 test_outbox_replaced_file(void **state)
 {
-	struct fixture	*f = *state;
+	struct scratch	*f = *state;
 	struct outbox	*o = outbox_open(f->path, 1000, true);
 	char		 moved[160];
 
@@ -186,7 +168,7 @@ count_event(const struct outbox_event *ev, void *arg)
 static void
 test_outbox_import_legacy(void **state)
 {
-	struct fixture	*f = *state;
+	struct scratch	*f = *state;
 	struct outbox	*o = outbox_open(f->path, 1000, true);
 	char		 old[160];
 	int		 n = 0;

@@ -3,13 +3,8 @@
  * loopback: the predictions API (create, get, cancel) and bounded waits.
  * Copies of the output videos are tested in test-download.c.
  */
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -22,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "clock.h"
+#include "fixture.h"
 #include "log.h"
 #include "provider.h"
 
@@ -30,88 +26,50 @@
 static pid_t	server_pid;
 static int	server_port;
 
-static void
-reply(int fd, const char *status, const char *body, size_t len)
-{
-	char head[256];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Length: %zu\r\n"
-	    "Content-Type: application/json\r\nConnection: close\r\n\r\n", status, len);
+#define JSON	"Content-Type: application/json\r\n"
 
-	if (write(fd, head, (size_t)n) < 0 || write(fd, body, len) < 0)
-		_exit(1);
+static void
+reply(int fd, const char *status, const char *body)
+{
+	httpd_reply(fd, status, JSON, body, strlen(body));
 }
 
-/* Answers one request per connection, by its first line. */
+/* Answers by the request line. */
 static void
-serve(int lfd)
+answer(int fd, const char *req)
 {
-	for (;;) {
-		char req[8192] = "";
-		size_t got = 0;
-		int fd = accept(lfd, NULL, NULL);
+	bool authed = strstr(req, "Authorization: Bearer " TOKEN "\r\n") != NULL;
 
-		if (fd < 0)
-			continue;
-		if (fork() != 0) {	/* one child per connection */
-			close(fd);
-			continue;
-		}
-		while (got < sizeof(req) - 1 && strstr(req, "\r\n\r\n") == NULL) {
-			ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-			req[got] = '\0';
-		}
-		bool authed = strstr(req, "Authorization: Bearer " TOKEN "\r\n") != NULL;
-		if (strncmp(req, "POST /v1/predictions ", 21) == 0) {
-			const char *b = "{\"id\":\"p1\",\"status\":\"starting\",\"output\":null}";
-			if (authed)
-				reply(fd, "201 Created", b, strlen(b));
-			else
-				reply(fd, "401 Unauthorized", "{}", 2);
-		} else if (strncmp(req, "GET /v1/predictions/p1 ", 23) == 0) {
-			const char *b = "{\"id\":\"p1\",\"status\":\"succeeded\","
-			    "\"output\":[\"http://x/files/ok.mp4\"]}";
-			reply(fd, "200 OK", b, strlen(b));
-		} else if (strncmp(req, "GET /v1/predictions/broken ", 27) == 0) {
-			reply(fd, "200 OK", "{\"nope\":", 8);
-		} else if (strncmp(req, "GET /v1/predictions/down ", 25) == 0) {
-			reply(fd, "503 Service Unavailable", "{}", 2);
-		} else if (strncmp(req, "GET /v1/predictions/slow ", 25) == 0) {
-			sleep(3);
-		} else if (strncmp(req, "POST /v1/predictions/p1/cancel ", 31) == 0) {
-			const char *b = "{\"id\":\"p1\",\"status\":\"canceled\","
-			    "\"output\":null}";
-			if (authed)
-				reply(fd, "200 OK", b, strlen(b));
-			else
-				reply(fd, "401 Unauthorized", "{}", 2);
-		} else
-			reply(fd, "404 Not Found", "{}", 2);
-		close(fd);
-		_exit(0);
-	}
+	if (strncmp(req, "POST /v1/predictions ", 21) == 0) {
+		if (authed)
+			reply(fd, "201 Created", "{\"id\":\"p1\","
+			    "\"status\":\"starting\",\"output\":null}");
+		else
+			reply(fd, "401 Unauthorized", "{}");
+	} else if (strncmp(req, "GET /v1/predictions/p1 ", 23) == 0)
+		reply(fd, "200 OK", "{\"id\":\"p1\",\"status\":\"succeeded\","
+		    "\"output\":[\"http://x/files/ok.mp4\"]}");
+	else if (strncmp(req, "GET /v1/predictions/broken ", 27) == 0)
+		reply(fd, "200 OK", "{\"nope\":");
+	else if (strncmp(req, "GET /v1/predictions/down ", 25) == 0)
+		reply(fd, "503 Service Unavailable", "{}");
+	else if (strncmp(req, "GET /v1/predictions/slow ", 25) == 0)
+		sleep(3);
+	else if (strncmp(req, "POST /v1/predictions/p1/cancel ", 31) == 0) {
+		if (authed)
+			reply(fd, "200 OK", "{\"id\":\"p1\",\"status\":"
+			    "\"canceled\",\"output\":null}");
+		else
+			reply(fd, "401 Unauthorized", "{}");
+	} else
+		reply(fd, "404 Not Found", "{}");
 }
 
 static int
 setup(void **state)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
 	(void)state;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    listen(lfd, 16) != 0 || getsockname(lfd, (struct sockaddr *)&sin, &len) != 0)
-		return -1;
-	server_port = ntohs(sin.sin_port);
-	if ((server_pid = fork()) == 0) {
-		signal(SIGCHLD, SIG_IGN);	/* no zombies */
-		serve(lfd);
-	}
-	close(lfd);
+	server_pid = httpd_start(answer, &server_port);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	log_init("test-provider", LOG_ERROR);
 	return server_pid > 0 ? 0 : -1;
@@ -121,8 +79,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	kill(server_pid, SIGKILL);
-	waitpid(server_pid, NULL, 0);
+	httpd_stop(server_pid);
 	curl_global_cleanup();
 	return 0;
 }
