@@ -29,9 +29,13 @@ export function seed(users, personas, videos = 0, extra = []) {
   return JSON.parse(out);
 }
 
-// One SQL statement as the superuser over TCP; rows as arrays of text.
+// The stack's state directory (scripts/stack's VAR_DIR).
+const VAR_DIR = process.env.VAR_DIR ?? path.join(ROOT, 'var');
+
+// One SQL statement as the superuser (over the unix socket: the only way
+// in for it); rows as arrays of text.
 export async function sql(query) {
-  const { stdout } = await run('psql', ['-h', PG_HOST, '-p', PG_PORT, '-U', 'postgres', '-d', 'app',
+  const { stdout } = await run('psql', ['-h', path.join(VAR_DIR, 'pg/sock'), '-p', PG_PORT, '-U', 'postgres', '-d', 'app',
     '-XAtq', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query], { timeout: 20000 });
   return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
