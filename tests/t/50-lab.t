@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// budget: 300
 // The laboratory's tools on a small real run (TAP): a stack of its own
 // (var/lab/test, ports LABTEST_* of scripts/lib/ports), build/lab/delay-proxy in front
 // of PostgreSQL, build/lab/gallery-load with 2 browsers x 2 galleries,

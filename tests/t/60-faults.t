@@ -1,4 +1,5 @@
 #!/bin/sh
+# budget: 300
 # The fault suite's short subset (scripts/faults --quick): worker kills, the
 # PostgreSQL restart with -m immediate, the deleted cache, poison webhooks,
 # the job bounds, each under load on a stack of its own (/tmp/fpl-faults-*,
