@@ -259,6 +259,16 @@ download_check_url(const char *url, const struct download_limits *lim,
 	return u;
 }
 
+bool
+download_url_allowed(const char *url, const struct download_limits *lim,
+    char *why, size_t whysz)
+{
+	CURLU	*u = download_check_url(url, lim, why, whysz);
+
+	curl_url_cleanup(u);
+	return u != NULL;
+}
+
 static size_t
 download_write(char *ptr, size_t size, size_t n, void *arg)
 {

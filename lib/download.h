@@ -64,6 +64,15 @@ enum download_status download_copy(const char *url, const char *path,
     MUSTCHECK;
 
 /*
+ * Whether url passes the check that download_copy makes before anything
+ * else (http or https, no userinfo, host and port allowed by lim's
+ * media_hosts or allowed_default); when not, why (when not NULL) says
+ * why. Nothing is fetched. Exported for tests/fuzz/media_url.c.
+ */
+bool		 download_url_allowed(const char *url,
+		    const struct download_limits *, char *why, size_t whysz);
+
+/*
  * Removes the leftover ".dl-*" entries of tmp_dir (from a copy that was
  * killed), never following a symbolic link. Returns how many it removed,
  * or -1 when tmp_dir cannot be read.

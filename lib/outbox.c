@@ -266,6 +266,29 @@ outbox_row(sqlite3_stmt *st, struct outbox_event *ev)
 	ev->dead = sqlite3_column_type(st, 10) != SQLITE_NULL;
 }
 
+#define OUTBOX_HOLDS(field, s) \
+	(strlen(s) < sizeof(((struct outbox_event *)NULL)->field))
+
+/*
+ * Whether an event's text reads back whole into a struct outbox_event.
+ * One that would not comes back cut to "" (outbox_copy_text), and an
+ * event whose webhook id reads back wrong can be neither leased nor ended:
+ * the engine would claim it again and again, ahead of every later event.
+ * The workers never send such text; older files (the import) might hold
+ * anything.
+ */
+static bool
+outbox_holds(const char *webhook_id, const char *prediction_id,
+    const char *status, const char *output_url, const char *error)
+{
+	return webhook_id != NULL && OUTBOX_HOLDS(webhook_id, webhook_id) &&
+	    prediction_id != NULL &&
+	    OUTBOX_HOLDS(prediction_id, prediction_id) &&
+	    status != NULL && OUTBOX_HOLDS(status, status) &&
+	    (output_url == NULL || OUTBOX_HOLDS(output_url, output_url)) &&
+	    (error == NULL || OUTBOX_HOLDS(error, error));
+}
+
 enum outbox_added
 outbox_add(struct outbox *o, const char *webhook_id, const char *prediction_id,
     const char *status, const char *output_url, const char *error,
@@ -273,6 +296,12 @@ outbox_add(struct outbox *o, const char *webhook_id, const char *prediction_id,
 {
 	sqlite3_stmt	*st = o->st[OUTBOX_ADD];
 
+	if (!outbox_holds(webhook_id, prediction_id, status, output_url,
+	    error)) {
+		log_warnx("outbox: add: event %.40s: no id, or text too long",
+		    webhook_id != NULL ? webhook_id : "(null)");
+		return OUTBOX_FAILED;
+	}
 	if (!outbox_intact(o))
 		return OUTBOX_FAILED;
 	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
@@ -407,7 +436,7 @@ outbox_list(struct outbox *o, void (*fn)(const struct outbox_event *, void *),
 
 /*
  * Copies the legacy rows into our events in one transaction of ours.
- * Returns the number of rows read, -1 on failure (nothing committed).
+ * Returns the number of rows copied, -1 on failure (nothing committed).
  */
 static int
 outbox_copy_legacy(struct outbox *o, sqlite3 *old, int64_t now)
@@ -426,10 +455,18 @@ outbox_copy_legacy(struct outbox *o, sqlite3 *old, int64_t now)
 		return -1;
 	}
 	while (ok && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char	*c[5];
+
 		for (int i = 0; i < 5; i++)
-			sqlite3_bind_text(st, i + 1,
-			    (const char *)sqlite3_column_text(q, i), -1,
-			    SQLITE_TRANSIENT);
+			c[i] = (const char *)sqlite3_column_text(q, i);
+		/* An event the engine could never handle: left out. */
+		if (!outbox_holds(c[0], c[1], c[2], c[3], c[4])) {
+			log_warnx("outbox: import: event %.40s left out: no id, "
+			    "or text too long", c[0] != NULL ? c[0] : "(null)");
+			continue;
+		}
+		for (int i = 0; i < 5; i++)
+			sqlite3_bind_text(st, i + 1, c[i], -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 6, now);
 		ok = outbox_write(o, OUTBOX_ADD, "import");
 		n++;

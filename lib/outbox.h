@@ -59,8 +59,10 @@ struct outbox	*outbox_open(const char *path, int busy_timeout_ms,
 void		 outbox_close(struct outbox *);
 
 /*
- * Stores an event (text copied as given; NULL or "" as SQL NULL) and
- * fsyncs it. A repeated webhook id changes nothing.
+ * Stores an event (text copied as given; output_url and error NULL or ""
+ * as SQL NULL) and fsyncs it. A repeated webhook id changes nothing. An
+ * event that would not read back whole (a NULL id or status, or text
+ * longer than its field in struct outbox_event) is refused: OUTBOX_FAILED.
  */
 enum outbox_added outbox_add(struct outbox *, const char *webhook_id,
     const char *prediction_id, const char *status, const char *output_url,
@@ -111,7 +113,9 @@ int	outbox_list(struct outbox *,
 /*
  * Moves the pending events of an outbox table inside an older cache file
  * (schema 2 kept the outbox there) into this outbox, then drops that
- * table. Returns the number moved, -1 when the file could not be read.
+ * table. A row that outbox_add would refuse is left out, with a log line.
+ * Returns the number moved, -1 when the file could not be read (then
+ * nothing moved and the table stays).
  */
 int	outbox_import_legacy(struct outbox *, const char *cache_file,
 	    int64_t now);

@@ -30,8 +30,7 @@ personas_text(PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-/* Reads limit and after from the query; answers 400 on a bad value. */
-static bool
+bool
 personas_params(const struct http_request *req, struct http_response *resp,
     long long *limit, char after[VALID_UUID_LEN + 1], bool *has_after)
 {

@@ -148,11 +148,7 @@ worker_params(char **envp, struct http_request *req, const char **uri,
 	}
 }
 
-/*
- * Fills req from the FastCGI parameters, reading a POST body. Returns
- * false with resp set when the request is refused before any handler.
- */
-static bool
+bool
 worker_read_request(FCGX_Request *fr, struct http_request *req,
     struct http_response *resp, char **body)
 {

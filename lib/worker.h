@@ -17,6 +17,8 @@
 /* Largest request body accepted; larger ones answer 413 unread. */
 #define WORKER_BODY_MAX	(64 * 1024)
 
+struct FCGX_Request;
+
 /*
  * Runs the worker named name (used in logs and in PostgreSQL's
  * application_name); handler answers requests. Returns the process exit
@@ -24,5 +26,18 @@
  */
 int	worker_main(int argc, char **argv, const char *name,
 	    app_handler handler);
+
+/*
+ * Fills req from an accepted request's FastCGI parameters (fr's envp) and,
+ * for a POST, reads exactly CONTENT_LENGTH body bytes from fr's input
+ * stream into a new NUL-terminated buffer, stored in *body (the caller
+ * frees it; NULL when there is none). req's strings point into envp and
+ * *body. Returns false, with resp holding the 400 or 413 answer and
+ * *body NULL, when the request is refused before any handler: a
+ * malformed or too large Content-Length, or a body shorter than it.
+ * Exported for tests/fuzz/request.c; worker_main is its only caller.
+ */
+bool	worker_read_request(struct FCGX_Request *fr, struct http_request *req,
+	    struct http_response *resp, char **body);
 
 #endif /* WORKER_H */

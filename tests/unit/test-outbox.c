@@ -214,6 +214,61 @@ test_outbox_import_legacy(void **state)
 	outbox_close(o);
 }
 
+/*
+ * Found by tests/fuzz/outbox.c: an event whose text did not fit struct
+ * outbox_event read back cut to "", and one whose webhook id did so was
+ * claimed again and again (no lease, no end). Such an event is refused
+ * at the door, and left out of an import.
+ */
+static void
+test_outbox_refuses_what_does_not_fit(void **state)
+{
+	struct scratch		*f = *state;
+	struct outbox		*o = outbox_open(f->path, 1000, true);
+	struct outbox_event	 ev;
+	char			 longid[PREDICTION_ID_MAX + 1], old[160], sql[1024];
+	char			 longstatus[PREDICTION_STATUS_MAX + 1];
+	int			 pending, dead;
+
+	assert_non_null(o);
+	memset(longid, 'w', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	memset(longstatus, 's', sizeof(longstatus) - 1);
+	longstatus[sizeof(longstatus) - 1] = '\0';
+	assert_int_equal(outbox_add(o, longid, "p1", "failed", NULL, NULL, 100),
+	    OUTBOX_FAILED);
+	assert_int_equal(outbox_add(o, "w1", "p1", longstatus, NULL, NULL, 100),
+	    OUTBOX_FAILED);
+	assert_int_equal(outbox_add(o, NULL, "p1", "failed", NULL, NULL, 100),
+	    OUTBOX_FAILED);
+	longid[sizeof(longid) - 2] = '\0';	/* the longest that fits */
+	assert_int_equal(outbox_add(o, longid, "p1", "failed", NULL, NULL, 100),
+	    OUTBOX_ADDED);
+	assert_true(outbox_claim(o, 200, 30, &ev));
+	assert_string_equal(ev.webhook_id, longid);
+	assert_false(outbox_claim(o, 200, 30, &ev));	/* leased */
+	assert_true(outbox_done(o, longid, 200));
+
+	/* The import leaves out what no event could hold, moves the rest. */
+	snprintf(old, sizeof(old), "%s/cache.sqlite", f->dir);
+	snprintf(sql, sizeof(sql), "CREATE TABLE outbox (webhook_id TEXT"
+	    " PRIMARY KEY, prediction_id TEXT NOT NULL, status TEXT NOT NULL,"
+	    " output_url TEXT, error TEXT, video_url TEXT, received_at INTEGER"
+	    " NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try_at INTEGER"
+	    " NOT NULL, done_at INTEGER);"
+	    "INSERT INTO outbox VALUES (NULL,'p1','failed',NULL,NULL,NULL,1,0,1,"
+	    " NULL), ('x%s','p2','failed',NULL,NULL,NULL,1,0,1,NULL),"
+	    " ('w3','p3','failed',NULL,'e',NULL,1,0,1,NULL);", longid);
+	exec_sql(old, sql);
+	assert_int_equal(outbox_import_legacy(o, old, 300), 1);
+	assert_true(outbox_counts(o, &pending, &dead));
+	assert_int_equal(pending, 1);
+	assert_true(outbox_claim(o, 300, 30, &ev));
+	assert_string_equal(ev.webhook_id, "w3");
+	assert_false(outbox_claim(o, 300, 30, &ev));
+	outbox_close(o);
+}
+
 int
 main(void)
 {
@@ -226,6 +281,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_import_legacy,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outbox_refuses_what_does_not_fit, setup, teardown),
 	};
 
 	log_init("test-outbox", LOG_ERROR);
