@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8088').replace(/\/+$/, '');
-const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:55432/app');
+const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:15432/app');
 export const PG_PORT = dbUrl.port || '5432';
 export const PG_HOST = dbUrl.hostname || '127.0.0.1';
 // The local provider's admin API (scripts/provider), for tests that change

@@ -9,7 +9,7 @@ import path from 'node:path';
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:8088';
-const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:55432/app');
+const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:15432/app');
 export const PG_PORT = dbUrl.port || '5432';
 // The stack's state directory (scripts/stack's VAR_DIR).
 export const VAR_DIR = process.env.VAR_DIR ?? path.join(ROOT, 'var');
