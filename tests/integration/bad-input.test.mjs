@@ -146,7 +146,11 @@ async function snapshot() {
     (SELECT coalesce(string_agg(j.id || ' ' || j.status || ' ' || coalesce(j.prediction_id, '-'), ', '
       ORDER BY j.id), '') FROM jobs j JOIN personas p ON p.id = j.persona_id WHERE p.user_id = '${u.id}'),
     (SELECT count(*) FROM idle_videos v JOIN personas p ON p.id = v.persona_id WHERE p.user_id = '${u.id}')`);
-  return { personas, jobs, videos, outbox: await outboxIds(), files: mediaDirs.map(listDir) };
+  // The files of this user's personas: other tests' copies may still be
+  // landing (their temporary .dl-* files cannot be told apart, and the
+  // output-URL rows check those on their own).
+  const mine = (f) => u.personas.some((id) => f.includes(id));
+  return { personas, jobs, videos, outbox: await outboxIds(), files: mediaDirs.map((d) => listDir(d).filter(mine)) };
 }
 
 // Waits until every event that reached the outbox since the snapshot was
