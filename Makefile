@@ -65,10 +65,18 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(FIXTURE) $(LIB)
 
 tests: $(TESTS)
 
+# A worker that is wrong on purpose, for the test of the watcher of the
+# sanitizer and memcheck reports (tests/integration/watcher.test.mjs).
+FAULTY = $(BUILD)/faulty/faulty-worker
+$(FAULTY): $(BUILD)/tests/faulty/faulty-worker.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< -lfcgi
+faulty: $(FAULTY)
+
 asan:
 	$(MAKE) BUILD=build/asan OPTFLAGS='-O1 -g -fno-omit-frame-pointer' \
 	    SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
-	    all tests
+	    all tests faulty
 
 deps:
 	scripts/install-deps
@@ -88,7 +96,7 @@ clean:
 # The laboratory and the benchmarks keep their own rules in mk/*.mk.
 -include mk/*.mk
 
-.PHONY: all asan deps test tests run clean
+.PHONY: all asan deps test tests faulty run clean
 .SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/cgi-bin/%.d) \

@@ -66,33 +66,40 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 			    "The session has expired.");
 			return true;
 		}
-		/* Nothing about a persona before its owner is the caller. */
+		/*
+		 * Nothing about a persona before its owner is the caller:
+		 * another user's persona answers 404 here as PostgreSQL would;
+		 * to a quick check it is unknown, like one the cache does not
+		 * hold, so that the check reveals nothing about other users.
+		 */
 		if (e.session == CACHE_SESSION_VALID && cfg->cache_urls) {
-			if (e.has_video) {
-				if (strcmp(e.video_owner, e.user_id) != 0) {
-					resp->source = "cache";
-					idle_video_not_found(resp);
-				} else
-					idle_video_answer(resp, VIDEO_COMPLETED,
-					    e.video_url, NULL, "cache");
-				return true;
-			}
 			/*
 			 * An active job answers from the cache while its copy
 			 * is fresh; an older one is read again from PostgreSQL,
 			 * where the engine records what became of it (a quick
 			 * check takes it as it is: it never asks PostgreSQL).
 			 */
-			if (e.has_job && video_job_active(e.job_status) &&
-			    (req->quick_check ||
-			    now - e.job_updated_at < cfg->reconcile_after_s)) {
-				if (strcmp(e.job_owner, e.user_id) != 0) {
-					resp->source = "job";
+			bool active = !e.has_video && e.has_job &&
+			    video_job_active(e.job_status) && (req->quick_check ||
+			    now - e.job_updated_at < cfg->reconcile_after_s);
+			const char *owner = e.has_video ? e.video_owner :
+			    active ? e.job_owner : NULL;
+
+			if (owner != NULL && strcmp(owner, e.user_id) != 0) {
+				if (!req->quick_check) {
+					resp->source = e.has_video ? "cache" :
+					    "job";
 					idle_video_not_found(resp);
-				} else
-					idle_video_answer(resp,
-					    video_status_of(NULL, e.job_status),
-					    NULL, e.job_id, "job");
+					return true;
+				}
+			} else if (e.has_video) {
+				idle_video_answer(resp, VIDEO_COMPLETED,
+				    e.video_url, NULL, "cache");
+				return true;
+			} else if (active) {
+				idle_video_answer(resp,
+				    video_status_of(NULL, e.job_status), NULL,
+				    e.job_id, "job");
 				return true;
 			}
 		}

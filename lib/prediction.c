@@ -80,10 +80,22 @@ prediction_parse(const char *body, size_t len, struct prediction *p,
 	bool			 ok = false;
 
 	memset(p, 0, sizeof(*p));
+	/*
+	 * JSON as RFC 8259 has it, and no more: json-c takes comments,
+	 * single quotes and NaN, and even in its strict mode NaN, Infinity,
+	 * single-quoted names and control characters in strings.
+	 */
+	if (!valid_json(body, len, PREDICTION_DEPTH)) {
+		snprintf(err, errsz, "body is not JSON (RFC 8259), or nested "
+		    "deeper than %d", PREDICTION_DEPTH);
+		return false;
+	}
 	if ((tok = json_tokener_new_ex(PREDICTION_DEPTH)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return false;
 	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	if (root == NULL || json_tokener_get_parse_end(tok) != len) {
 		snprintf(err, errsz, "body is not one JSON value");

@@ -34,8 +34,9 @@ struct prediction {
 
 /*
  * Parses body into p. Returns false (with a reason in err) when the body
- * is not a JSON object with a string "id" of sane characters and a string
- * "status", or when a succeeded prediction has no output URL.
+ * is not JSON as RFC 8259 has it (valid_json: no comments, single quotes,
+ * NaN...), is not an object with a string "id" of sane characters and a
+ * string "status", or when a succeeded prediction has no output URL.
  */
 bool	prediction_parse(const char *body, size_t len, struct prediction *p,
 	    char *err, size_t errsz);

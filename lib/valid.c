@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "valid.h"
@@ -145,4 +146,183 @@ valid_utf8_copy(char *dst, size_t dstsz, const char *src, size_t len)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+static size_t
+valid_json_ws(const char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+	    s[i] == '\r'))
+		i++;
+	return i;
+}
+
+static size_t
+valid_json_digits(const char *s, size_t len, size_t i)
+{
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/* The string that opens at s[*i]; *i moves past its closing quote. */
+static bool
+valid_json_string(const char *s, size_t len, size_t *i)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 p = *i + 1, n;
+
+	while (p < len) {
+		if (u[p] == '"') {
+			*i = p + 1;
+			return true;
+		}
+		if (u[p] < 0x20)		/* control characters are escaped */
+			return false;
+		if (u[p] != '\\') {
+			if (!valid_utf8_char(u + p, len - p, &n))
+				return false;
+			p += n;
+			continue;
+		}
+		if (p + 1 >= len)
+			return false;
+		if (u[p + 1] == 'u') {
+			if (len - p < 6)
+				return false;
+			for (n = 2; n < 6; n++)
+				if (!isxdigit(u[p + n]))
+					return false;
+			p += 6;
+		} else if (memchr("\"\\/bfnrt", u[p + 1], 8) != NULL)
+			p += 2;
+		else
+			return false;
+	}
+	return false;
+}
+
+/* The number at s[*i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool
+valid_json_number(const char *s, size_t len, size_t *i)
+{
+	size_t	 p = *i, q;
+
+	if (p < len && s[p] == '-')
+		p++;
+	if (p < len && s[p] == '0')
+		p++;
+	else if (p < len && s[p] >= '1' && s[p] <= '9')
+		p = valid_json_digits(s, len, p);
+	else
+		return false;
+	if (p < len && s[p] == '.') {
+		if ((q = valid_json_digits(s, len, p + 1)) == p + 1)
+			return false;
+		p = q;
+	}
+	if (p < len && (s[p] == 'e' || s[p] == 'E')) {
+		if (++p < len && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if ((q = valid_json_digits(s, len, p)) == p)
+			return false;
+		p = q;
+	}
+	*i = p;
+	return true;
+}
+
+/* A string, number or literal at s[*i]; *i moves past it. */
+static bool
+valid_json_scalar(const char *s, size_t len, size_t *i)
+{
+	static const char *const words[] = { "true", "false", "null" };
+
+	if (s[*i] == '"')
+		return valid_json_string(s, len, i);
+	if (s[*i] == '-' || (s[*i] >= '0' && s[*i] <= '9'))
+		return valid_json_number(s, len, i);
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t n = strlen(words[w]);
+
+		if (len - *i >= n && memcmp(s + *i, words[w], n) == 0) {
+			*i += n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An object member's name and colon at s[*i]; *i moves past the colon. */
+static bool
+valid_json_name(const char *s, size_t len, size_t *i)
+{
+	*i = valid_json_ws(s, len, *i);
+	if (*i >= len || s[*i] != '"' || !valid_json_string(s, len, i))
+		return false;
+	*i = valid_json_ws(s, len, *i);
+	if (*i >= len || s[*i] != ':')
+		return false;
+	(*i)++;
+	return true;
+}
+
+bool
+valid_json(const char *s, size_t len, int max_depth)
+{
+	uint64_t	 objects = 0;	/* bit d: the container at depth d is an object */
+	int		 depth = 0;
+	size_t		 i = 0;
+
+	if (max_depth > VALID_JSON_DEPTH_MAX)
+		max_depth = VALID_JSON_DEPTH_MAX;
+	for (;;) {
+		/* A value. */
+		i = valid_json_ws(s, len, i);
+		if (i >= len)
+			return false;
+		if (s[i] == '{' || s[i] == '[') {
+			bool obj = s[i] == '{';
+
+			if (depth >= max_depth)
+				return false;
+			if (obj)
+				objects |= UINT64_C(1) << depth;
+			else
+				objects &= ~(UINT64_C(1) << depth);
+			depth++;
+			i = valid_json_ws(s, len, i + 1);
+			if (i < len && s[i] == (obj ? '}' : ']')) {
+				depth--;
+				i++;
+			} else {
+				if (obj && !valid_json_name(s, len, &i))
+					return false;
+				continue;
+			}
+		} else if (!valid_json_scalar(s, len, &i))
+			return false;
+
+		/* After it: the next one, the ends of containers, the end. */
+		for (;;) {
+			bool obj;
+
+			i = valid_json_ws(s, len, i);
+			if (depth == 0)
+				return i == len;
+			if (i >= len)
+				return false;
+			obj = (objects >> (depth - 1) & 1) != 0;
+			if (s[i] == ',') {
+				i++;
+				if (obj && !valid_json_name(s, len, &i))
+					return false;
+				break;
+			}
+			if (s[i] != (obj ? '}' : ']'))
+				return false;
+			depth--;
+			i++;
+		}
+	}
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #define VALID_UUID_LEN	36	/* 8-4-4-4-12 hex digits and dashes */
+#define VALID_JSON_DEPTH_MAX	64	/* the deepest nesting valid_json checks */
 
 /*
  * A decimal integer in min..max: optional '-', digits, no leading zeros,
@@ -38,5 +39,14 @@ bool	valid_utf8(const char *s, size_t len);
  * not fit whole. Returns the length written, without the NUL.
  */
 size_t	valid_utf8_copy(char *dst, size_t dstsz, const char *src, size_t len);
+
+/*
+ * Whether s (len bytes) is exactly one JSON text as RFC 8259 defines it,
+ * with at most max_depth (at most VALID_JSON_DEPTH_MAX) arrays and objects
+ * nested: UTF-8 without NUL, and none of what json-c takes even in its
+ * strict mode (NaN, Infinity, single-quoted names, control characters in
+ * strings, "1.").
+ */
+bool	valid_json(const char *s, size_t len, int max_depth);
 
 #endif /* VALID_H */

@@ -3,7 +3,7 @@
 #   make faults            install what is missing, build the workers and the
 #                          laboratory's gallery-load, then scripts/faults: a
 #                          stack of its own (VAR_DIR=/tmp/fpl-faults-*, ports
-#                          8488, 55732, 8489), every fault under load, the
+#                          8488, 15732, 8489), every fault under load, the
 #                          table; exits non-zero when a row fails.
 #   make faults FAULTS_ARGS="--only pg-immediate,poison"    some rows
 #

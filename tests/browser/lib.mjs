@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8088').replace(/\/+$/, '');
-const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:55432/app');
+const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:15432/app');
 export const PG_PORT = dbUrl.port || '5432';
 export const PG_HOST = dbUrl.hostname || '127.0.0.1';
 // The local provider's admin API (scripts/provider), for tests that change
@@ -29,9 +29,13 @@ export function seed(users, personas, videos = 0, extra = []) {
   return JSON.parse(out);
 }
 
-// One SQL statement as the superuser over TCP; rows as arrays of text.
+// The stack's state directory (scripts/stack's VAR_DIR).
+const VAR_DIR = process.env.VAR_DIR ?? path.join(ROOT, 'var');
+
+// One SQL statement as the superuser (over the unix socket: the only way
+// in for it); rows as arrays of text.
 export async function sql(query) {
-  const { stdout } = await run('psql', ['-h', PG_HOST, '-p', PG_PORT, '-U', 'postgres', '-d', 'app',
+  const { stdout } = await run('psql', ['-h', path.join(VAR_DIR, 'pg/sock'), '-p', PG_PORT, '-U', 'postgres', '-d', 'app',
     '-XAtq', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query], { timeout: 20000 });
   return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }

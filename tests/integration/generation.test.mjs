@@ -141,7 +141,7 @@ test('a job whose webhook never comes is reconciled by the engine', async () => 
     const done = await until(async () => {
       const p = await api(idleVideo(u.personas[8]), auth(u));
       return p.body.status === 'completed' ? p : null;
-    }, 10000, 300);
+    }, 30000, 300);	// the engine reconciles every 5 s, ten jobs at a time
     assert.ok(done, 'the engine asked the provider and completed the job');
     const row = await sql(`SELECT count(*) FROM idle_videos WHERE persona_id = '${u.personas[8]}'`);
     assert.equal(row[0][0], '1');

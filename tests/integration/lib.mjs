@@ -9,7 +9,7 @@ import path from 'node:path';
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:8088';
-const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:55432/app');
+const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:15432/app');
 export const PG_PORT = dbUrl.port || '5432';
 // The stack's state directory (scripts/stack's VAR_DIR).
 export const VAR_DIR = process.env.VAR_DIR ?? path.join(ROOT, 'var');
@@ -22,9 +22,10 @@ export function seed(users, personas, videos = 0, extra = []) {
   return JSON.parse(out);
 }
 
-// One SQL statement as the superuser over TCP; rows as arrays of text.
+// One SQL statement as the superuser (over the unix socket: the only way
+// in for it); rows as arrays of text.
 export async function sql(query) {
-  const { stdout } = await run('psql', ['-h', '127.0.0.1', '-p', PG_PORT, '-U', 'postgres',
+  const { stdout } = await run('psql', ['-h', path.join(VAR_DIR, 'pg/sock'), '-p', PG_PORT, '-U', 'postgres',
     '-d', 'app', '-XAtq', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query]);
   return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
@@ -47,7 +48,7 @@ export async function appConnections() {
 }
 
 export async function stack(...args) {
-  // The tests' DATABASE_URL is psql's (TCP, superuser): not the workers'.
+  // The tests' DATABASE_URL is theirs: not the workers'.
   const { DATABASE_URL: _, ...env } = process.env;
   const { stdout } = await run(path.join(ROOT, 'scripts/stack'), args, { env, timeout: 60000 });
   return stdout;
@@ -99,7 +100,7 @@ export async function until(fn, ms, step = 50) {
 import { createHmac, randomBytes } from 'node:crypto';
 
 export const WEBHOOK_SECRET = process.env.WEBHOOK_SECRET ?? '';
-function stackSetting(key, fallback) {
+export function stackSetting(key, fallback) {
   try {
     const env = readFileSync(path.join(VAR_DIR, 'run/stack.env'), 'utf8');
     const m = env.match(new RegExp(`^${key}='([^']*)'`, 'm'));
@@ -182,7 +183,8 @@ export async function finishedPredictions(u, ids) {
 export async function videoComplete(...args) {
   const env = { PATH: '/usr/bin:/bin', CACHE_PATH: path.join(VAR_DIR, 'cache/cache.sqlite'),
     OUTBOX_PATH: path.join(VAR_DIR, 'state/outbox.sqlite'), LOG_LEVEL: 'error',
-    DATABASE_URL: stackSetting('DATABASE_URL', ''), PROVIDER_URL: PROVIDER_URL };
+    DATABASE_URL: stackSetting('DATABASE_URL', ''), PGPASSFILE: stackSetting('PGPASSFILE', ''),
+    PROVIDER_URL: PROVIDER_URL };
   const bin = path.join(stackSetting('RUN_BIN_DIR', path.join(ROOT, 'build/bin')), 'video-complete');
   const { stdout } = await run('runuser', ['-u', 'www-data', '--', 'env', '-i',
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bin, ...args], { timeout: 30000 });

@@ -1,4 +1,5 @@
 #!/bin/sh
+# budget: 300
 # The fuzzers' short run (issue 9): each harness of tests/fuzz/ for 3 s on a
 # fresh copy of its seeds, after its regressions (tests/fuzz/regress/NAME/)
 # are replayed; one ok/not ok per harness (scripts/fuzz --quick --tap). A

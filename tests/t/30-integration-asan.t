@@ -1,3 +1,4 @@
 #!/bin/sh
+# budget: 900
 # The same integration tests, with ASan+UBSan workers.
 exec tests/integration/suite build/asan/bin

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# budget: 300
 # Browser tests of the pages (www/) against the real stack: Debian's
 # Chromium driven by playwright-core (tests/browser/*.test.mjs), TAP on
 # stdout. Starts the stack (PostgreSQL, lighttpd, the plain build's workers,
@@ -34,13 +35,15 @@ fi
 base_url=$(printf '%s\n' "$out" | sed -n 's/^base_url=//p' | tail -n 1)
 database_url=$(printf '%s\n' "$out" | sed -n 's/^database_url=//p' | tail -n 1)
 webhook_secret=$(printf '%s\n' "$out" | sed -n 's/^webhook_secret=//p' | tail -n 1)
+var_dir=$(printf '%s\n' "$out" | sed -n 's/^var_dir=//p' | tail -n 1)
 if [ -z "$base_url" ] || [ -z "$database_url" ]; then
 	scripts/stack down >>"$log" 2>&1
 	fail "scripts/stack up printed no base_url= or database_url= line"
 fi
 export BASE_URL="$base_url" DATABASE_URL="$database_url" WEBHOOK_SECRET="$webhook_secret" CHROMIUM="$chromium"
+export VAR_DIR="$var_dir"
 
-node --test --test-reporter=tap --test-concurrency=1 tests/browser/ | tests/tap-filter
+node --test --test-timeout=300000 --test-reporter=tap --test-concurrency=1 tests/browser/ | tests/tap-filter
 rc=${PIPESTATUS[0]}
 
 scripts/stack down >>"$log" 2>&1

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+// budget: 300
 // The laboratory's tools on a small real run (TAP): a stack of its own
-// (var/lab/test, ports 8380 and 55580-55581), build/lab/delay-proxy in front
+// (var/lab/test, ports LABTEST_* of scripts/lib/ports), build/lab/delay-proxy in front
 // of PostgreSQL, build/lab/gallery-load with 2 browsers x 2 galleries,
 // build/lab/pg-sampler, and scripts/lab-report, the parsing scripts/repro
 // uses. The numbers are checked against each other and against PostgreSQL's
@@ -22,11 +23,14 @@ function reachable(dir) {
   } catch { return false; }
 }
 const WORK = reachable(ROOT) ? path.join(ROOT, 'var/lab/test')
-  : `/tmp/fcgi-pool-lab-labtest-${require('node:crypto').createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`;
+  : execFileSync(path.join(ROOT, 'scripts/lib/state-dir'), ['labtest'], { encoding: 'utf8' }).trim();
 const VAR = path.join(WORK, 'stack');
-const PORT = 8380;
-const PG_PORT = 55580;
-const PROXY_PORT = 55581;
+// The ports of scripts/lib/ports, the one table that keeps the tools apart.
+const PORTS = Object.fromEntries([...fs.readFileSync(path.join(ROOT, 'scripts/lib/ports'), 'utf8')
+  .matchAll(/^([A-Z_]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+const PORT = PORTS.LABTEST_PORT;
+const PG_PORT = PORTS.LABTEST_PG_PORT;
+const PROXY_PORT = PORTS.LABTEST_PROXY_PORT;
 const DELAY_MS = 5;
 const BASE = `http://127.0.0.1:${PORT}`;
 const PROXY_URL = `host=127.0.0.1 port=${PROXY_PORT} dbname=app user=app`;

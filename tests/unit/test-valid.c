@@ -1,4 +1,4 @@
-/* Unit tests of lib/valid.c: strict integers, UUIDs and UTF-8. */
+/* Unit tests of lib/valid.c: strict integers, UUIDs, UTF-8 and JSON. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -139,6 +139,114 @@ test_valid_utf8_table(void **state)
 	assert_int_equal(valid_utf8_copy(NULL, 0, "x", 1), 0);
 }
 
+/* Each case: a text (with its length, NULs allowed), whether it is JSON. */
+static const struct {
+	int		 line;
+	const char	*in;
+	size_t		 len;
+	bool		 ok;
+} json_cases[] = {
+#define C(in, ok)	{ __LINE__, in, sizeof(in) - 1, ok }
+	C("{}", true),
+	C(" [ ] ", true),
+	C("0", true),
+	C("\"x\"", true),
+	C("null", true),
+	C("{\"a\":[1,-2.5e+3,0.5,1E2,true,false,null,\"\"]}", true),
+	C("{\"a\" : {\"b\" :\t{}}\r\n}\n", true),
+	C("\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\uD83D\\uDE00\"", true),
+	C("\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", true),
+	/* What JSON forbids, json-c's strict mode included. */
+	C("", false),
+	C(" ", false),
+	C("{\"a\":NaN}", false),
+	C("{\"a\":Infinity}", false),
+	C("{\"a\":-Infinity}", false),
+	C("{'a':1}", false),
+	C("{\"a\":'x'}", false),
+	C("{\"a\":1}/* c */", false),
+	C("/* c */{}", false),
+	C("{\"a\"://c\n1}", false),
+	C("{\"a\":1,}", false),
+	C("[1,]", false),
+	C("[,1]", false),
+	C("{,}", false),
+	C("{\"a\"}", false),
+	C("{\"a\" 1}", false),
+	C("{a:1}", false),
+	C("{1:1}", false),
+	C("[1 2]", false),
+	C("{\"a\":1}{}", false),
+	C("{} x", false),
+	C("01", false),
+	C("-", false),
+	C("+1", false),
+	C("1.", false),
+	C(".5", false),
+	C("1e", false),
+	C("1e+", false),
+	C("0x10", false),
+	C("TRUE", false),
+	C("nul", false),
+	C("[", false),
+	C("[]]", false),
+	C("{\"a\":[}", false),
+	C("\"a", false),
+	C("\"a\tb\"", false),		/* a raw control character */
+	C("\"a\0b\"", false),
+	C("[1]\0", false),
+	C("\"\\x41\"", false),
+	C("\"\\u12\"", false),
+	C("\"\\u12g4\"", false),
+	C("\"\\", false),
+	C("\"\xff\"", false),			/* not UTF-8 */
+	C("\"\xc3\"", false),
+	C("\"\xed\xa0\x80\"", false),		/* a surrogate's bytes */
+	C("\xef\xbb\xbf{}", false),		/* a byte order mark */
+#undef C
+};
+
+static void
+test_valid_json_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++)
+		if (valid_json(json_cases[i].in, json_cases[i].len, 16) !=
+		    json_cases[i].ok)
+			fail_msg("line %d: \"%s\" accepted=%d", json_cases[i].line,
+			    json_cases[i].in, !json_cases[i].ok);
+}
+
+/* Nesting is bounded, and never recursed: 10000 '[' are just refused. */
+static void
+test_valid_json_depth(void **state)
+{
+	static char	 buf[20001];
+
+	(void)state;
+	for (int depth = 1; depth <= VALID_JSON_DEPTH_MAX + 1; depth++) {
+		size_t n = 0;
+
+		/* [{"a":[{"a": ... 0 ... }]}] */
+		for (int k = 0; k < depth; k++) {
+			memcpy(buf + n, k % 2 == 0 ? "[" : "{\"a\":",
+			    k % 2 == 0 ? 1 : 5);
+			n += k % 2 == 0 ? 1 : 5;
+		}
+		buf[n++] = '0';
+		for (int k = depth - 1; k >= 0; k--)
+			buf[n++] = k % 2 == 0 ? ']' : '}';
+		if (valid_json(buf, n, 16) != (depth <= 16))
+			fail_msg("depth %d with a bound of 16", depth);
+		if (valid_json(buf, n, 1000) != (depth <= VALID_JSON_DEPTH_MAX))
+			fail_msg("depth %d with a bound over the maximum", depth);
+	}
+	memset(buf, '[', 10000);
+	assert_false(valid_json(buf, 10000, 16));
+	memset(buf + 10000, ']', 10000);
+	assert_false(valid_json(buf, 20000, VALID_JSON_DEPTH_MAX));
+}
+
 int
 main(void)
 {
@@ -146,6 +254,8 @@ main(void)
 		cmocka_unit_test(test_valid_int_table),
 		cmocka_unit_test(test_valid_uuid),
 		cmocka_unit_test(test_valid_utf8_table),
+		cmocka_unit_test(test_valid_json_table),
+		cmocka_unit_test(test_valid_json_depth),
 	};
 	return cmocka_run_group_tests_name("valid", tests, NULL, NULL);
 }
