@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   api, idleVideo, seed, sql, stack, deliver, providerAdmin, until, sleep, withWorkerEnv,
   finishedPredictions, predictionOf, startGeneration, videoComplete, VAR_DIR, WEBHOOK_SECRET,
-  PROVIDER_URL,
+  PROVIDER_URL, scaled,
 } from './lib.mjs';
 
 const auth = (u) => ({ token: u.token });
@@ -26,7 +26,7 @@ function deliverRaw(bytes) {
   const key = Buffer.from(WEBHOOK_SECRET.replace(/^whsec_/, ''), 'base64');
   const sig = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${ts}.`), bytes])).digest('base64');
   return fetch(`${process.env.BASE_URL ?? 'http://127.0.0.1:8088'}/api/video-complete`, {
-    method: 'POST', body: bytes, signal: AbortSignal.timeout(15000),
+    method: 'POST', body: bytes, signal: AbortSignal.timeout(scaled(15000)),
     headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts,
       'webhook-signature': `v1,${sig}` },
   });
@@ -158,7 +158,8 @@ test('dropped: a request read slowly by a worker with an idle connection is serv
     const out = await new Promise((resolve, reject) => {
       const sock = net.connect(path.join(VAR_DIR, 'run/idle-video.sock'));
       const chunks = [];
-      const timer = setTimeout(() => { sock.destroy(); reject(new Error('no answer in 10 s')); }, 10000);
+      const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer in ${scaled(10000)} ms`)); },
+        scaled(10000));
       sock.on('data', (d) => chunks.push(d));
       sock.on('error', reject);
       sock.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks)); });
