@@ -64,6 +64,7 @@ app_close(struct app *app)
 	cache_close(app->cache);
 	provider_free(app->provider);
 	outbox_close(app->outbox);
+	auth_close();
 	curl_global_cleanup();
 	memset(app, 0, sizeof(*app));
 }

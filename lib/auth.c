@@ -37,21 +37,32 @@ auth_bearer(const char *header, const char **tok, size_t *len)
 	return true;
 }
 
+/*
+ * OpenSSL 3 looks a digest up by name on every use of EVP_sha256();
+ * fetched once, the method is reused for the life of the worker, and
+ * given back by auth_close.
+ */
+static EVP_MD	*auth_sha256;
+
 bool
 auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 {
-	/*
-	 * OpenSSL 3 looks a digest up by name on every use of EVP_sha256();
-	 * fetched once, the method is reused for the life of the worker.
-	 */
-	static EVP_MD	*sha256;
 	unsigned int	 outlen = 0;
 
-	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+	if (auth_sha256 == NULL &&
+	    (auth_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
 		return false;
-	if (EVP_Digest(tok, len, out, &outlen, sha256, NULL) != 1)
+	if (EVP_Digest(tok, len, out, &outlen, auth_sha256, NULL) != 1)
 		return false;
 	return outlen == AUTH_HASH_LEN;
+}
+
+void
+auth_close(void)
+{
+	/* A fetched method holds OpenSSL's provider store alive. */
+	EVP_MD_free(auth_sha256);
+	auth_sha256 = NULL;
 }
 
 bool

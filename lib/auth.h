@@ -24,9 +24,18 @@
  */
 bool	auth_bearer(const char *header, const char **tok, size_t *len);
 
-/* SHA-256 of the token into out. False only if libcrypto fails. */
+/*
+ * SHA-256 of the token into out. False only if libcrypto fails. The
+ * digest's method is fetched at the first call and kept until auth_close.
+ */
 bool	auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 	    MUSTCHECK;
+
+/*
+ * Gives back what auth_hash keeps for the life of the process (at exit:
+ * app_close). A later auth_hash fetches it again.
+ */
+void	auth_close(void);
 
 /*
  * A new token from 32 bytes of RAND_bytes, base64url without padding,

@@ -21,13 +21,13 @@ import net from 'node:net';
 import path from 'node:path';
 import {
   BASE_URL, VAR_DIR, WEBHOOK_SECRET, PROVIDER_URL, seed, sql, deliver, providerAdmin, until,
-  predictionOf, startGeneration, finishedPredictions, videoComplete, withWorkerEnv,
+  predictionOf, startGeneration, finishedPredictions, videoComplete, withWorkerEnv, scaled,
 } from './lib.mjs';
 
 const base = new URL(BASE_URL);
 const provider = new URL(PROVIDER_URL);
-const RAW_TIMEOUT_MS = 10000;
-const SETTLE_MS = 15000;
+const RAW_TIMEOUT_MS = scaled(10000);
+const SETTLE_MS = 15000;	// until() scales it
 
 // --- requests on a raw socket -------------------------------------------
 

@@ -13,6 +13,17 @@ const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:15
 export const PG_PORT = dbUrl.port || '5432';
 // The stack's state directory (scripts/stack's VAR_DIR).
 export const VAR_DIR = process.env.VAR_DIR ?? path.join(ROOT, 'var');
+// How many times slower than plain builds the workers are: every bound on
+// waiting for them is multiplied by it (until(), request timeouts, the
+// "answers quickly" limits). 1 by default; the memcheck run (make
+// valgrind, tests/integration/valgrind) sets TIME_SCALE in the environment.
+export const TIME_SCALE = (() => {
+  const v = Number(process.env.TIME_SCALE ?? '1');
+  if (!Number.isInteger(v) || v < 1) throw new Error(`TIME_SCALE must be an integer >= 1, not '${process.env.TIME_SCALE}'`);
+  return v;
+})();
+// A bound of ms milliseconds on the workers, scaled.
+export const scaled = (ms) => Math.round(ms * TIME_SCALE);
 
 // Runs scripts/seed and returns its JSON document.
 export function seed(users, personas, videos = 0, extra = []) {
@@ -50,7 +61,7 @@ export async function appConnections() {
 export async function stack(...args) {
   // The tests' DATABASE_URL is theirs: not the workers'.
   const { DATABASE_URL: _, ...env } = process.env;
-  const { stdout } = await run(path.join(ROOT, 'scripts/stack'), args, { env, timeout: 60000 });
+  const { stdout } = await run(path.join(ROOT, 'scripts/stack'), args, { env, timeout: scaled(60000) });
   return stdout;
 }
 
@@ -60,7 +71,7 @@ export async function api(pathname, { token, quick = false, method = 'GET', head
   if (token !== undefined) h.authorization = `Bearer ${token}`;
   if (quick) h['x-quick-check'] = 'true';
   const t0 = performance.now();
-  const res = await fetch(BASE_URL + pathname, { method, headers: h, body, signal: AbortSignal.timeout(15000) });
+  const res = await fetch(BASE_URL + pathname, { method, headers: h, body, signal: AbortSignal.timeout(scaled(15000)) });
   const text = await res.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
@@ -71,11 +82,13 @@ export const idleVideo = (id) => `/api/personas/${id}/idle-video`;
 
 // Live worker pids of one executable of this stack: children of its
 // multiwatch (whose pid scripts/stack keeps in run/<set>.pid; the engine's
-// set is 'engine', its process video-complete --engine).
+// set is 'engine', its process video-complete --engine), named after it,
+// or memcheck-amd64- when they run under valgrind (VALGRIND=1).
 export function workerPids(exe, set = exe) {
   try {
     const watcher = readFileSync(path.join(VAR_DIR, 'run', `${set}.pid`), 'utf8').trim();
-    const out = execFileSync('pgrep', ['-P', watcher, '-x', exe.slice(0, 15)], { encoding: 'utf8' });
+    const out = execFileSync('pgrep', ['-P', watcher, '-x', `${exe.slice(0, 15)}|memcheck-amd64-`],
+      { encoding: 'utf8' });
     return out.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
   } catch { return []; }
 }
@@ -84,9 +97,10 @@ export const enginePids = () => workerPids('video-complete', 'engine');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Polls fn until it returns a truthy value or the time is up.
+// Polls fn until it returns a truthy value or the time is up (ms, scaled
+// by TIME_SCALE: what is awaited is the workers' doing).
 export async function until(fn, ms, step = 50) {
-  const end = Date.now() + ms;
+  const end = Date.now() + scaled(ms);
   for (;;) {
     const v = await fn();
     if (v) return v;

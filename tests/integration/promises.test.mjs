@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   api, idleVideo, seed, sql, stack, deliver, providerAdmin, until, sleep, withWorkerEnv,
   finishedPredictions, predictionOf, startGeneration, videoComplete, VAR_DIR, WEBHOOK_SECRET,
-  PROVIDER_URL,
+  PROVIDER_URL, scaled,
 } from './lib.mjs';
 
 const auth = (u) => ({ token: u.token });
@@ -26,7 +26,7 @@ function deliverRaw(bytes) {
   const key = Buffer.from(WEBHOOK_SECRET.replace(/^whsec_/, ''), 'base64');
   const sig = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${ts}.`), bytes])).digest('base64');
   return fetch(`${process.env.BASE_URL ?? 'http://127.0.0.1:8088'}/api/video-complete`, {
-    method: 'POST', body: bytes, signal: AbortSignal.timeout(15000),
+    method: 'POST', body: bytes, signal: AbortSignal.timeout(scaled(15000)),
     headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts,
       'webhook-signature': `v1,${sig}` },
   });
@@ -97,14 +97,20 @@ test('stuck: a job without a prediction, or without news, is swept and can start
   const [b] = await sql(`INSERT INTO jobs (persona_id, status, prediction_id, created_at, updated_at)
     VALUES ('${u.personas[1]}', 'processing', 'gone${randomBytes(6).toString('hex')}',
     now() - interval '3 hours', now() - interval '2 hours') RETURNING id`);
-  assert.equal((await startGeneration(u, u.personas[0])).body.jobId, a[0], 'the stuck job is still active');
+  // Still active, unless the engine's sweep (every 5 s) got there first.
+  const first = await startGeneration(u, u.personas[0]);
+  if (first.body.jobId !== a[0]) {
+    assert.equal((await jobOf(a[0]))[0], 'failed', `a new job (${first.status}) only once the stuck one was swept`);
+  }
   const swept = await until(async () => (await jobOf(a[0]))[0] === 'failed' && (await jobOf(b[0]))[0] === 'failed',
     15000, 250);
   assert.ok(swept, 'both swept by the engine');
-  const poll = await api(idleVideo(u.personas[0]), auth(u));
-  assert.equal(poll.body.status, 'failed');
+  if (first.body.jobId === a[0]) {
+    const poll = await api(idleVideo(u.personas[0]), auth(u));
+    assert.equal(poll.body.status, 'failed');
+  }
   const again = await startGeneration(u, u.personas[0]);
-  assert.equal(again.status, 202);
+  assert.ok([200, 202].includes(again.status), `a persona can start again (${again.status})`);
   assert.notEqual(again.body.jobId, a[0]);
 });
 
@@ -158,7 +164,8 @@ test('dropped: a request read slowly by a worker with an idle connection is serv
     const out = await new Promise((resolve, reject) => {
       const sock = net.connect(path.join(VAR_DIR, 'run/idle-video.sock'));
       const chunks = [];
-      const timer = setTimeout(() => { sock.destroy(); reject(new Error('no answer in 10 s')); }, 10000);
+      const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer in ${scaled(10000)} ms`)); },
+        scaled(10000));
       sock.on('data', (d) => chunks.push(d));
       sock.on('error', reject);
       sock.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks)); });
