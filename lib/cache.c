@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "log.h"
+#include "sqlite_text.h"
 
 /* schema/cache.sql, compiled in by the Makefile. */
 extern const char cache_schema_sql[];
@@ -207,13 +208,14 @@ fail:
 static void
 cache_set_aside(struct cache *c)
 {
-	char	 from[4096], to[4096];
+	char		 from[4096], to[4096];
 	static const char *const sfx[] = { "", "-wal", "-shm" };
+	long long	 stamp = (long long)clock_unix_s();	/* one for all three */
 
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		snprintf(from, sizeof(from), "%s%s", c->path, sfx[i]);
 		snprintf(to, sizeof(to), "%s.broken-%lld-%ld%s", c->path,
-		    (long long)clock_unix_s(), (long)getpid(), sfx[i]);
+		    stamp, (long)getpid(), sfx[i]);
 		if (rename(from, to) == -1 && errno != ENOENT)
 			log_warn("cache: rename %s", from);
 	}
@@ -405,20 +407,6 @@ cache_usable(struct cache *c)
 	return cache_ready(c);
 }
 
-static void
-cache_copy_text(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
-{
-	const unsigned char	*s = sqlite3_column_text(st, col);
-	int			 n = sqlite3_column_bytes(st, col);
-
-	if (s == NULL || (size_t)n >= dstsz) {
-		dst[0] = '\0';
-		return;
-	}
-	memcpy(dst, s, (size_t)n);
-	dst[n] = '\0';
-}
-
 bool
 cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
     const char *persona_id, int64_t now, struct cache_entry *out)
@@ -439,7 +427,7 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-			cache_copy_text(st, 0, out->user_id,
+			sqlite_text_copy(st, 0, out->user_id,
 			    sizeof(out->user_id));
 			if (sqlite3_column_int64(st, 1) <= now)
 				out->session = CACHE_SESSION_EXPIRED;
@@ -447,20 +435,20 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
 				out->session = CACHE_SESSION_VALID;
 		}
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-			cache_copy_text(st, 3, out->video_owner,
+			sqlite_text_copy(st, 3, out->video_owner,
 			    sizeof(out->video_owner));
-			cache_copy_text(st, 4, out->video_url,
+			sqlite_text_copy(st, 4, out->video_url,
 			    sizeof(out->video_url));
 			out->has_video = out->video_url[0] != '\0';
 		}
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
-			cache_copy_text(st, 5, out->job_owner,
+			sqlite_text_copy(st, 5, out->job_owner,
 			    sizeof(out->job_owner));
-			cache_copy_text(st, 6, out->job_id,
+			sqlite_text_copy(st, 6, out->job_id,
 			    sizeof(out->job_id));
-			cache_copy_text(st, 7, out->job_status,
+			sqlite_text_copy(st, 7, out->job_status,
 			    sizeof(out->job_status));
-			cache_copy_text(st, 8, out->job_prediction,
+			sqlite_text_copy(st, 8, out->job_prediction,
 			    sizeof(out->job_prediction));
 			out->job_updated_at = sqlite3_column_int64(st, 9);
 			out->has_job = true;
@@ -594,9 +582,9 @@ cache_job_by_prediction(struct cache *c, const char *prediction_id,
 	st = c->st[CACHE_JOB_BY_PREDICTION];
 	sqlite3_bind_text(st, 1, prediction_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cache_copy_text(st, 0, persona_id, VALID_UUID_LEN + 1);
-		cache_copy_text(st, 1, user_id, VALID_UUID_LEN + 1);
-		cache_copy_text(st, 2, job_id, VALID_UUID_LEN + 1);
+		sqlite_text_copy(st, 0, persona_id, VALID_UUID_LEN + 1);
+		sqlite_text_copy(st, 1, user_id, VALID_UUID_LEN + 1);
+		sqlite_text_copy(st, 2, job_id, VALID_UUID_LEN + 1);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

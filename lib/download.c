@@ -349,10 +349,12 @@ download_open_tmp(const char *tmp_dir, char *tmp, size_t tmpsz)
 	return fd;
 }
 
-static bool
-download_enospc(int e)
+/* What a failed write, sync or open says: no room (retried later) or not. */
+static enum download_status
+download_io_status(int e)
 {
-	return e == ENOSPC || e == EDQUOT;
+	return e == ENOSPC || e == EDQUOT ? DOWNLOAD_NO_SPACE :
+	    DOWNLOAD_UNAVAILABLE;
 }
 
 /*
@@ -427,8 +429,7 @@ download_classify(const struct download_file *f, CURLcode rc, long code,
 	}
 	if (f->err != 0) {
 		download_why(why, whysz, "write: %s", strerror(f->err));
-		return download_enospc(f->err) ? DOWNLOAD_NO_SPACE :
-		    DOWNLOAD_UNAVAILABLE;
+		return download_io_status(f->err);
 	}
 	if (code != 200 && code >= 200) {
 		download_why(why, whysz, "HTTP %ld is not a whole file", code);
@@ -508,8 +509,7 @@ download_copy(const char *url, const char *path,
 	if ((f.fd = download_open_tmp(lim->tmp_dir, tmp, sizeof(tmp))) < 0) {
 		snprintf(reason, sizeof(reason), "temporary file in %s: %s",
 		    lim->tmp_dir, strerror(errno));
-		st = download_enospc(errno) ? DOWNLOAD_NO_SPACE :
-		    DOWNLOAD_UNAVAILABLE;
+		st = download_io_status(errno);
 		goto out;
 	}
 	if ((f.curl = curl_easy_init()) == NULL) {
@@ -523,13 +523,11 @@ download_copy(const char *url, const char *path,
 	st = download_classify(&f, rc, code, curl_err, reason, sizeof(reason));
 	if (st == DOWNLOAD_OK && fsync(f.fd) != 0) {
 		snprintf(reason, sizeof(reason), "fsync: %s", strerror(errno));
-		st = download_enospc(errno) ? DOWNLOAD_NO_SPACE :
-		    DOWNLOAD_UNAVAILABLE;
+		st = download_io_status(errno);
 	}
 	if (close(f.fd) != 0 && st == DOWNLOAD_OK) {
 		snprintf(reason, sizeof(reason), "close: %s", strerror(errno));
-		st = download_enospc(errno) ? DOWNLOAD_NO_SPACE :
-		    DOWNLOAD_UNAVAILABLE;
+		st = download_io_status(errno);
 	}
 	f.fd = -1;
 	if (st == DOWNLOAD_OK && rename(tmp, path) != 0) {

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "valid.h"
+#include "video.h"
 
 #define ENGINE_LEASE_SLACK_S	60	/* a lease outlasts a copy by this */
 #define ENGINE_RETRY_S		2	/* PostgreSQL away: look again then */
@@ -45,7 +46,7 @@ struct engine_job {
 	char	persona[VALID_UUID_LEN + 1];
 	char	user[VALID_UUID_LEN + 1];
 	char	job[VALID_UUID_LEN + 1];
-	char	status[16];	/* as PostgreSQL has it; "" if not asked */
+	char	status[CACHE_STATUS_MAX];	/* PostgreSQL's; "" if not asked */
 };
 
 static volatile sig_atomic_t engine_stopping;
@@ -79,7 +80,7 @@ engine_db_step(enum db_status st, char *why, size_t whysz, const char *what)
 	return db_status_permanent(st) ? STEP_DEAD : STEP_WAIT;
 }
 
-/* Finds the job of a prediction: the cache, then PostgreSQL. */
+/* The job of a prediction, with its status, as PostgreSQL has it. */
 static enum db_status
 engine_find_job_db(struct app *app, const char *prediction_id,
     struct engine_job *j, bool *found)
@@ -229,8 +230,7 @@ engine_apply(struct app *app, struct outbox_event *ev, struct engine_job *j,
 		if (j->status[0] == '\0' && (st = engine_find_job_db(app,
 		    ev->prediction_id, j, &found)) != DB_OK)
 			return engine_db_step(st, why, whysz, "finding the job");
-		if (!found || (strcmp(j->status, "starting") != 0 &&
-		    strcmp(j->status, "processing") != 0)) {
+		if (!found || !video_job_active(j->status)) {
 			log_msg(LOG_INFO, "engine: event %s: the job of prediction"
 			    " %s has ended (%s): nothing to copy",
 			    ev->webhook_id, ev->prediction_id,
@@ -453,10 +453,8 @@ engine_start_up(struct app *app)
 {
 	char	 pattern[4096];
 	glob_t	 g;
-	int	 n;
 
-	if ((n = download_cleanup(app->cfg->download_dir)) > 0)
-		log_msg(LOG_INFO, "engine: removed %d unfinished copies", n);
+	(void)download_cleanup(app->cfg->download_dir);	/* logs what it removes */
 	(void)outbox_import_legacy(app->outbox, app->cfg->cache_path,
 	    clock_unix_s());
 	snprintf(pattern, sizeof(pattern), "%s.broken-*", app->cfg->cache_path);
@@ -480,6 +478,7 @@ engine_chores(struct app *app)
 {
 	engine_reconcile(app);
 	engine_sweep(app);
+	(void)outbox_purge(app->outbox, clock_unix_s());
 }
 
 /* The long-lived process. */

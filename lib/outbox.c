@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "sqlite_text.h"
 
 /* schema/outbox.sql, compiled in by the Makefile. */
 extern const char outbox_schema_sql[];
@@ -235,34 +236,21 @@ outbox_bind_text(sqlite3_stmt *st, int col, const char *s)
 		sqlite3_bind_null(st, col);
 }
 
-static void
-outbox_copy_text(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
-{
-	const unsigned char	*s = sqlite3_column_text(st, col);
-	size_t			 n = (size_t)sqlite3_column_bytes(st, col);
-
-	if (s == NULL || n >= dstsz)
-		n = 0;
-	else
-		memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 /* Reads a row of OUTBOX_COLUMNS. */
 static void
 outbox_row(sqlite3_stmt *st, struct outbox_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
-	outbox_copy_text(st, 0, ev->webhook_id, sizeof(ev->webhook_id));
-	outbox_copy_text(st, 1, ev->prediction_id, sizeof(ev->prediction_id));
-	outbox_copy_text(st, 2, ev->status, sizeof(ev->status));
-	outbox_copy_text(st, 3, ev->output_url, sizeof(ev->output_url));
-	outbox_copy_text(st, 4, ev->error, sizeof(ev->error));
-	outbox_copy_text(st, 5, ev->video_url, sizeof(ev->video_url));
+	sqlite_text_copy(st, 0, ev->webhook_id, sizeof(ev->webhook_id));
+	sqlite_text_copy(st, 1, ev->prediction_id, sizeof(ev->prediction_id));
+	sqlite_text_copy(st, 2, ev->status, sizeof(ev->status));
+	sqlite_text_copy(st, 3, ev->output_url, sizeof(ev->output_url));
+	sqlite_text_copy(st, 4, ev->error, sizeof(ev->error));
+	sqlite_text_copy(st, 5, ev->video_url, sizeof(ev->video_url));
 	ev->attempts = sqlite3_column_int(st, 6);
 	ev->received_at = sqlite3_column_int64(st, 7);
 	ev->next_try_at = sqlite3_column_int64(st, 8);
-	outbox_copy_text(st, 9, ev->last_error, sizeof(ev->last_error));
+	sqlite_text_copy(st, 9, ev->last_error, sizeof(ev->last_error));
 	ev->dead = sqlite3_column_type(st, 10) != SQLITE_NULL;
 }
 
@@ -366,10 +354,13 @@ outbox_done(struct outbox *o, const char *webhook_id, int64_t now)
 
 	sqlite3_bind_text(st, 1, webhook_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	if (!outbox_write(o, OUTBOX_DONE, "done"))
-		return false;
-	st = o->st[OUTBOX_PURGE];
-	sqlite3_bind_int64(st, 1, now - OUTBOX_KEEP_DONE_S);
+	return outbox_write(o, OUTBOX_DONE, "done");
+}
+
+bool
+outbox_purge(struct outbox *o, int64_t now)
+{
+	sqlite3_bind_int64(o->st[OUTBOX_PURGE], 1, now - OUTBOX_KEEP_DONE_S);
 	return outbox_write(o, OUTBOX_PURGE, "purge");
 }
 

@@ -83,8 +83,14 @@ bool	outbox_claim(struct outbox *, int64_t now, int lease_s,
 bool	outbox_later(struct outbox *, const struct outbox_event *,
 	    int64_t next_try_at, bool counted, const char *reason);
 
-/* Marks an event applied; purges those applied more than a day ago. */
+/*
+ * Marks an event applied. It stays a day (a repeated delivery of it is a
+ * no-op meanwhile), until outbox_purge, which the engine's chores call:
+ * one more fsynced write per applied event would buy nothing.
+ */
 bool	outbox_done(struct outbox *, const char *webhook_id, int64_t now);
+/* Removes the events applied more than a day ago. */
+bool	outbox_purge(struct outbox *, int64_t now);
 
 /* Gives an event up: a dead letter with its reason. */
 bool	outbox_bury(struct outbox *, const char *webhook_id, int64_t now,
