@@ -8,8 +8,9 @@
 #   numbers         is_uint, is_posint
 #   ports           fpl_port NAME (scripts/lib/ports)
 #   state folders   reachable_by_services, tmp_state_dir, claim_state_dir,
-#                   stack_var_dir
-#   settings        read_env_file, env_value (stack.env, without eval)
+#                   claimed_tmp_state_dir, stack_var_dir
+#   settings        read_env_file (stack.env, without eval)
+#   passwords       new_password, pgpass_password
 #   PostgreSQL      psql_super (PG_SOCK, PG_PORT)
 
 # A message on stderr. A write that fails (the reader of a pipe is gone, as
@@ -139,6 +140,14 @@ claim_state_dir() {
 		die "$dir may be written by others (mode $mode): remove it or set VAR_DIR"
 }
 
+# The /tmp stand-in for SUFFIX, made or checked (claim_state_dir); prints it.
+claimed_tmp_state_dir() {
+	local dir
+	dir=$(tmp_state_dir "${1:-}")
+	claim_state_dir "$dir"
+	printf '%s\n' "$dir"
+}
+
 # The stack's state folder, as scripts/stack up chose it: VAR_DIR when set,
 # else ROOT/var or its /tmp stand-in, whichever holds a stack.env (ROOT/var
 # when neither does). A stand-in is checked before it is trusted.
@@ -182,14 +191,18 @@ read_env_file() {
 	done <"$file"
 }
 
-# Prints KEY's value from a stack.env FILE; fails when it has none.
-env_value() {
-	read_env_file "$1" || return 1
-	[[ -v ENV_FILE[$2] ]] || return 1
-	printf '%s\n' "${ENV_FILE[$2]}"
+# ----------------------------------------------------------- PostgreSQL ---
+
+# A random password: 32 characters of base64url (nothing to quote in SQL,
+# in a libpq passfile or in a PgBouncer auth file).
+new_password() {
+	head -c 24 /dev/urandom | base64 -w0 | tr '+/' '-_'
 }
 
-# ----------------------------------------------------------- PostgreSQL ---
+# Prints ROLE's password for the database app from the libpq passfile FILE.
+pgpass_password() {
+	awk -F: -v r="$2" '$3 == "app" && $4 == r { print $5; exit }' "$1"
+}
 
 # psql as the superuser, over the cluster's unix socket (the only way in
 # for it: pg_hba maps the OS users root and postgres to it, nobody else).
