@@ -20,7 +20,7 @@
 #include "valid.h"
 #include "video.h"
 
-#define ENGINE_LEASE_SLACK_S	60	/* a lease outlasts a copy by this */
+#define ENGINE_LEASE_MAX_S	120	/* see engine_lease_s */
 #define ENGINE_RETRY_S		2	/* PostgreSQL away: look again then */
 #define ENGINE_BACKOFF_MAX_S	300
 #define ENGINE_BATCH_US		2000000	/* draining, before the other work */
@@ -298,14 +298,18 @@ engine_bury(struct app *app, const struct outbox_event *ev,
 }
 
 /*
- * A claimed event's lease: it must outlast the longest try (a whole copy,
- * then PostgreSQL), or a second drainer (a timer's --drain beside the
- * engine) would claim the event and copy the same video in parallel.
+ * A claimed event's lease. It bounds how long an event waits when the
+ * engine dies in the middle of it (the fault suite's bound), so it is
+ * short, not as long as a whole copy may take: a second drainer beside the
+ * engine (a timer's --drain where an engine also runs, which conf/ does
+ * not set up) could then copy the same video twice, to the same file by an
+ * atomic rename; wasted bandwidth, never a wrong file.
  */
 static int
 engine_lease_s(const struct config *cfg)
 {
-	return cfg->download_timeout_s + ENGINE_LEASE_SLACK_S;
+	return cfg->download_timeout_s < ENGINE_LEASE_MAX_S ?
+	    cfg->download_timeout_s + 1 : ENGINE_LEASE_MAX_S;
 }
 
 /* Claims and applies due events for a while. Returns how many ended. */
