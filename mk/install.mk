@@ -45,11 +45,7 @@ INST_DOCS    = README.md conf/fcgi-pool-lab.conf.example $(wildcard docs/*.md)
 # The units name the executables by the default layout's path: made PREFIX's.
 UNIT_DEFAULT = /usr/local/lib/fcgi-pool-lab
 
-$(BUILD)/install/%.service: conf/%.service mk/install.mk
-	@mkdir -p $(@D)
-	sed 's|$(UNIT_DEFAULT)/|$(PKGLIBDIR)/|g' $< >$@
-
-install: $(BINS) $(INST_UNITS:conf/%=$(BUILD)/install/%)
+install: $(BINS)
 	@case '$(PREFIX)' in /*) ;; *) echo "make install: PREFIX must be absolute, not '$(PREFIX)'" >&2; exit 1;; esac
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR)/bin \
 	    $(DESTDIR)$(PKGLIBDIR)/scripts/lib $(DESTDIR)$(PKGLIBDIR)/schema \
@@ -62,8 +58,12 @@ install: $(BINS) $(INST_UNITS:conf/%=$(BUILD)/install/%)
 	for f in $(INST_WWW:www/%=%); do \
 	    $(INSTALL) -D -m 0644 "www/$$f" "$(DESTDIR)$(PKGLIBDIR)/www/$$f" || exit 1; \
 	done
-	$(INSTALL) -m 0644 $(INST_CONF) $(INST_UNITS:conf/%=$(BUILD)/install/%) \
-	    $(DESTDIR)$(PKGLIBDIR)/conf/
+	$(INSTALL) -m 0644 $(INST_CONF) $(DESTDIR)$(PKGLIBDIR)/conf/
+	@mkdir -p $(BUILD)/install
+	for f in $(INST_UNITS:conf/%=%); do \
+	    sed 's|$(UNIT_DEFAULT)/|$(PKGLIBDIR)/|g' "conf/$$f" >"$(BUILD)/install/$$f" && \
+	    $(INSTALL) -m 0644 "$(BUILD)/install/$$f" "$(DESTDIR)$(PKGLIBDIR)/conf/$$f" || exit 1; \
+	done
 	$(INSTALL) -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
 	ln -sfn ../lib/fcgi-pool-lab/scripts/stack $(DESTDIR)$(BINDIR)/fcgi-pool-lab-stack
 
