@@ -14,8 +14,8 @@
 #                                         annotated fcgi-pool-lab.conf.example
 #     PREFIX/bin/fcgi-pool-lab-stack      -> ../lib/fcgi-pool-lab/scripts/stack
 #     PREFIX/share/doc/fcgi-pool-lab/     README.md, docs/*.md, the example
-#   make install-strip     the same with the executables stripped (no debug
-#                          information, which names the build's folder)
+#   make install-strip     the same with the executables stripped (no symbols
+#                          nor debug information; smaller)
 #   make uninstall         removes what install put there (the folders too,
 #                          when empty); leaves /etc and any state alone
 #
