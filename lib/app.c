@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 
 bool
@@ -58,6 +59,9 @@ app_open(struct app *app, struct config *cfg, const char *name,
 		app_close(app);
 		return false;
 	}
+	/* Without its file a process counts nothing, and serves on. */
+	(void)metrics_open(cfg->metrics_path, cfg->cache_path, name,
+	    kind == APP_ENGINE);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		log_warnx("curl_global_init failed: no video provider");
 	else if ((app->provider = provider_new(cfg->provider_url,
@@ -76,6 +80,7 @@ app_close(struct app *app)
 	provider_free(app->provider);
 	outbox_close(app->outbox);
 	auth_close();
+	metrics_close();
 	curl_global_cleanup();
 	memset(app, 0, sizeof(*app));
 }

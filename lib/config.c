@@ -82,6 +82,10 @@ static const struct config_entry config_table[] = {
 	{ "MEDIA_MIN_FREE_MB", CONFIG_INT, OFF(media_min_free_mb), "64",
 	  0, 1 << 20 },
 	{ "ENGINE_POLL_MS", CONFIG_INT, OFF(engine_poll_ms), "200", 10, 60000 },
+	{ "METRICS_PATH", CONFIG_STR, OFF(metrics_path), "", 0, 0 },
+	{ "METRICS_TOKEN", CONFIG_STR, OFF(metrics_token), "", 0, 0 },
+	{ "METRICS_ALLOW_LOOPBACK", CONFIG_BOOL, OFF(metrics_allow_loopback),
+	  "0", 0, 0 },
 };
 
 #define CONFIG_NENTRIES	(sizeof(config_table) / sizeof(config_table[0]))

@@ -62,6 +62,9 @@ struct config {
 	int		 download_low_speed_s;	/* ... for this long: given up */
 	int		 media_min_free_mb;	/* no copy below this */
 	int		 engine_poll_ms;	/* the engine looks this often */
+	const char	*metrics_path;		/* "" = metrics.shm by the cache */
+	const char	*metrics_token;		/* bearer of GET /api/metrics */
+	bool		 metrics_allow_loopback; /* no token from 127.0.0.1 */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 struct db_stmt_def {
 	const char	*name;		/* for logs */
@@ -188,6 +189,7 @@ db_close(struct db *db)
 	if (db->conn != NULL) {
 		PQfinish(db->conn);
 		db->conn = NULL;
+		metrics_pg_disconnect();
 	}
 }
 
@@ -220,6 +222,12 @@ unsigned long
 db_queries(const struct db *db)
 {
 	return db->queries;
+}
+
+const char *
+db_stmt_name(enum db_stmt s)
+{
+	return (unsigned)s < DB_STMT__MAX ? db_stmts[s].name : "?";
 }
 
 const char *
@@ -329,6 +337,7 @@ db_connect(struct db *db)
 	db->conn = PQconnectStartParams(kw, val, 1);
 	if (db->conn == NULL) {
 		log_warnx("db: connect: out of memory");
+		metrics_pg_connect(DB_UNAVAILABLE);
 		return DB_UNAVAILABLE;
 	}
 	while (PQstatus(db->conn) != CONNECTION_BAD) {
@@ -336,6 +345,7 @@ db_connect(struct db *db)
 
 		if (st == PGRES_POLLING_OK) {
 			db->last_used_us = clock_mono_us();
+			metrics_pg_connect(DB_OK);
 			return DB_OK;
 		}
 		if (st == PGRES_POLLING_FAILED)
@@ -346,6 +356,7 @@ db_connect(struct db *db)
 			log_warnx("db: connect: no answer within %d ms",
 			    db->connect_ms);
 			db_close(db);
+			metrics_pg_connect(DB_TIMEOUT);
 			return DB_TIMEOUT;
 		}
 		if (rc < 0)
@@ -355,6 +366,7 @@ db_connect(struct db *db)
 	db_log_failure("connect", PQerrorMessage(db->conn));
 	ret = db_classify(PQerrorMessage(db->conn));
 	db_close(db);
+	metrics_pg_connect(ret);
 	return ret;
 }
 
@@ -373,6 +385,7 @@ db_exec_once(struct db *db, const struct db_stmt_def *def,
 
 	*lost = false;
 	db->queries++;
+	metrics_pg_query((enum db_stmt)(def - db_stmts));
 	if (!PQsendQueryParams(db->conn, def->sql, def->nparams, NULL, values,
 	    lengths, def->formats, 0)) {
 		*lost = true;

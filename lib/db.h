@@ -105,5 +105,7 @@ unsigned long	 db_queries(const struct db *);
 
 /* A short token for logs and error bodies: "too_many_clients", ... */
 const char	*db_status_reason(enum db_status);
+/* A statement's name ("personas_list", ...), for logs and metrics. */
+const char	*db_stmt_name(enum db_stmt);
 
 #endif /* DB_H */

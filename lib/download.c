@@ -20,6 +20,7 @@
 
 #include "download.h"
 #include "log.h"
+#include "metrics.h"
 
 #define TMP_PREFIX	".dl-"
 #define URL_MAX		4096
@@ -557,6 +558,7 @@ out:
 		download_why(why, whysz, "%s", reason);
 	} else
 		download_why(why, whysz, "%ld bytes", f.written);
+	metrics_download(st);
 	return st;
 }
 

@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
@@ -37,6 +38,21 @@ http_response_free(struct http_response *r)
 {
 	json_object_put(r->body);
 	r->body = NULL;
+	free(r->text);
+	r->text = NULL;
+}
+
+void
+http_text(struct http_response *r, int status, const char *type, char *text,
+    size_t len)
+{
+	json_object_put(r->body);
+	r->body = NULL;
+	free(r->text);
+	r->status = status;
+	r->text = text;
+	r->textlen = len;
+	r->content_type = type;
 }
 
 void
@@ -55,6 +71,9 @@ http_error(struct http_response *r, enum api_error e, const char *message)
 	if ((unsigned)e >= API_ERROR__MAX)
 		e = API_INTERNAL;
 	json_object_put(r->body);
+	free(r->text);
+	r->text = NULL;
+	r->content_type = NULL;
 	r->status = api_errors[e].status;
 	r->body = o = json_object_new_object();
 	if (o == NULL)
@@ -113,11 +132,12 @@ http_response_head(const struct http_response *r, size_t bodylen, char *buf,
 		return 0;
 	buf[0] = '\0';
 	http_append(buf, bufsz - 2, &n, "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n",
-	    r->status, http_reason(r->status), bodylen);
+	    r->status, http_reason(r->status), r->content_type != NULL ?
+	    r->content_type : "application/json", bodylen);
 	if (r->retry_after > 0)
 		http_append(buf, bufsz - 2, &n, "Retry-After: %d\r\n",
 		    r->retry_after);

@@ -34,6 +34,7 @@ struct http_request {
 	size_t		 paramlen;
 	const char	*query;		/* QUERY_STRING, "" when none */
 	const char	*authorization;	/* Authorization header or NULL */
+	const char	*remote_addr;	/* REMOTE_ADDR, or NULL */
 	bool		 quick_check;	/* X-Quick-Check: true */
 	const char	*quick_check_header; /* X-Quick-Check as sent, or NULL */
 	const char	*request_id_header; /* X-Request-Id as sent, or NULL */
@@ -67,6 +68,9 @@ enum api_error {
 struct http_response {
 	int		 status;
 	json_object	*body;		/* owned; NULL for no body */
+	char		*text;		/* owned; a body that is not JSON */
+	size_t		 textlen;
+	const char	*content_type;	/* text's; JSON's when NULL */
 	int		 retry_after;	/* seconds, 0 for no header */
 	const char	*allow;		/* Allow header of a 405, or NULL */
 	const char	*source;	/* for the access log */
@@ -82,6 +86,13 @@ void	http_response_free(struct http_response *);
 
 /* Sets a 200..299 answer with body (whose reference is taken over). */
 void	http_ok(struct http_response *, int status, json_object *body);
+
+/*
+ * Sets a 200..299 answer whose body is text (len bytes, taken over: it is
+ * freed with the response) of the given type.
+ */
+void	http_text(struct http_response *, int status, const char *type,
+	    char *text, size_t len);
 
 /*
  * Sets the error answer {"error": code, "message": message, "requestId":

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "generation.h"
 #include "idle_video.h"
+#include "metrics.h"
 #include "persona.h"
 #include "valid.h"
 #include "video.h"
@@ -149,6 +150,9 @@ idle_video_get(struct app *app, const struct http_request *req,
 	if (!idle_video_from_cache(app, req, resp, hash, persona_id,
 	    &session_cached))
 		idle_video_from_db(app, resp, hash, persona_id, session_cached);
+	/* A hit: the cache answered with the video or the job. */
+	metrics_cache(strcmp(resp->source, "cache") == 0 ||
+	    strcmp(resp->source, "job") == 0);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 
 #define ANSWER_MAX	(64 * 1024)	/* a prediction is a few hundred bytes */
@@ -213,6 +214,7 @@ provider_create(struct provider *p, const char *persona_id,
 	    json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE), out);
 	json_object_put(req);
+	metrics_provider(METRICS_CALL_CREATE, st);
 	return st;
 }
 
@@ -240,9 +242,12 @@ provider_get(struct provider *p, const char *prediction_id,
 {
 	char	 path[PREDICTION_ID_MAX + 32];
 
-	if (!provider_path(path, sizeof(path), prediction_id, ""))
-		return PROVIDER_REFUSED;
-	return provider_call(p, path, NULL, out);
+	enum provider_status st = PROVIDER_REFUSED;
+
+	if (provider_path(path, sizeof(path), prediction_id, ""))
+		st = provider_call(p, path, NULL, out);
+	metrics_provider(METRICS_CALL_GET, st);
+	return st;
 }
 
 enum provider_status
@@ -251,7 +256,10 @@ provider_cancel(struct provider *p, const char *prediction_id,
 {
 	char	 path[PREDICTION_ID_MAX + 32];
 
-	if (!provider_path(path, sizeof(path), prediction_id, "/cancel"))
-		return PROVIDER_REFUSED;
-	return provider_call(p, path, "", out);
+	enum provider_status st = PROVIDER_REFUSED;
+
+	if (provider_path(path, sizeof(path), prediction_id, "/cancel"))
+		st = provider_call(p, path, "", out);
+	metrics_provider(METRICS_CALL_CANCEL, st);
+	return st;
 }

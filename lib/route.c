@@ -15,6 +15,7 @@
 #include "log.h"
 #include "personas.h"
 #include "route.h"
+#include "scrape.h"
 #include "valid.h"
 #include "video_complete.h"
 
@@ -29,6 +30,7 @@ const struct route route_table[] = {
 	/* For load balancers; any /api/ address the others do not take goes
 	 * to personas, so it is personas' (lib/health.h). */
 	{ "/api/health", ROUTE_GET, "GET", 0, "personas", health_handle },
+	{ "/api/metrics", ROUTE_GET, "GET", 0, "personas", scrape_handle },
 	{ NULL, 0, NULL, 0, NULL, NULL },
 };
 
@@ -106,6 +108,8 @@ route_read_params(char *const *params, struct http_request *req, char *buf,
 				dst = &req->method_name;
 			else if (IS("REQUEST_ID"))	/* nginx's $request_id */
 				dst = &req->front_request_id;
+			else if (IS("REMOTE_ADDR"))
+				dst = &req->remote_addr;
 			break;
 		case 'Q':
 			if (IS("QUERY_STRING"))
@@ -275,7 +279,10 @@ route_write(struct http_io *io, const struct http_response *resp)
 	size_t		 len = 0, n;
 	char		 head[512];
 
-	if (resp->body != NULL)
+	if (resp->text != NULL) {
+		body = resp->text;
+		len = resp->textlen;
+	} else if (resp->body != NULL)
 		body = json_object_to_json_string_length(resp->body,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "fcgi_io.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "worker.h"
 
@@ -86,6 +87,8 @@ worker_log(struct app *app, const char *logroute,
 	a.source = resp->source;
 	a.queries = (unsigned)(db_queries(app->db) - q0);
 	a.micros = clock_mono_us() - t0;
+	metrics_request(metrics_route_of(resp->route), resp->status,
+	    resp->source, a.micros);
 	log_access(&a);
 	log_request(NULL);
 }
