@@ -80,6 +80,7 @@ apache_cgi_conf() {
 	for v in VAR_DIR MEDIA_DIR; do
 		conf_safe "$v" "${!v}" quoted
 	done
+	# shellcheck disable=SC2034 # read by render_template
 	TPL=([PORT]=$PORT [DOCROOT]=$(docroot_dir) [MEDIA_DIR]=${MEDIA_DIR%/} [RUN_DIR]=$RUN_DIR
 		[LOG_DIR]=$LOG_DIR [APACHE_DIR]=$VAR_DIR/apache-cgi)
 	printf '# Written by scripts/stack from conf/apache-cgi.conf.in on every up; edits are lost.\n'
@@ -125,9 +126,9 @@ apache_cgi_status() {
 # The command of the shipped cron line (its first line that is not a
 # comment, without the five time fields).
 drain_command() {
-	local line m h dom mon dow cmd
+	local line cmd
 	line=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$ROOT/conf/fcgi-pool-lab.cron" | head -n1)
-	read -r m h dom mon dow cmd <<<"$line"
+	read -r _ _ _ _ _ cmd <<<"$line"
 	[ -n "$cmd" ] || die "conf/fcgi-pool-lab.cron has no cron line"
 	printf '%s\n' "$cmd"
 }
@@ -140,7 +141,8 @@ drain_spec() {
 # Starts the drain loop (scripts/lib/fpl-drain, copied into VAR_DIR/bin so
 # that www-data may run it) unless it runs with the same spec.
 drain_up() {
-	local pid log=$LOG_DIR/drain.log env
+	local pid log=$LOG_DIR/drain.log
+	local -a cron_env
 	if pid=$(live_pid_from "$RUN_DIR/drain.pid" fpl-drain) &&
 		[ "$(cat "$RUN_DIR/drain.spec" 2>/dev/null)" = "$(drain_spec)" ]; then
 		say "drain loop already running (pid $pid)"
@@ -152,8 +154,9 @@ drain_up() {
 	[ -f "$log" ] || install -m 0640 -o root -g www-data /dev/null "$log"
 	say "starting the drain loop: every $DRAIN_INTERVAL_S s, the command of conf/fcgi-pool-lab.cron"
 	# cron's environment: HOME (the site's), a plain PATH, sh.
-	env=(HOME="$(hosting_dir)" PATH=/usr/bin:/bin SHELL=/bin/sh LOGNAME=www-data)
-	(cd / && close_extra_fds && exec_with_env env setsid /usr/bin/setpriv \
+	# shellcheck disable=SC2034 # exec_with_env's
+	cron_env=(HOME="$(hosting_dir)" PATH=/usr/bin:/bin SHELL=/bin/sh LOGNAME=www-data)
+	(cd / && close_extra_fds && exec_with_env cron_env setsid /usr/bin/setpriv \
 		--reuid=www-data --regid=www-data --init-groups -- \
 		"$VAR_DIR/bin/fpl-drain" "$DRAIN_INTERVAL_S" "$(drain_command)") \
 		</dev/null >>"$log" 2>&1 &

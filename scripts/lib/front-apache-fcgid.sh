@@ -28,6 +28,7 @@ apache_fcgid_conf() {
 		env+="FcgidInitialEnv ${kv%%=*} $(apache_quote "${kv#*=}")"$'\n'
 	done
 	n=$(apache_fcgid_workers)
+	# shellcheck disable=SC2034 # read by render_template
 	TPL=([PORT]=$PORT [WWW_DIR]=$WWW_DIR [MEDIA_DIR]=${MEDIA_DIR%/} [BIN_DIR]=$RUN_BIN_DIR
 		[RUN_DIR]=$RUN_DIR [LOG_DIR]=$LOG_DIR [APACHE_DIR]=$VAR_DIR/apache-fcgid
 		[ERRORS_DIR]=$VAR_DIR/errors [WORKERS]=$n [MAX_PROCESSES]=$((3 * n))

@@ -8,6 +8,7 @@
 readonly APACHE=/usr/sbin/apache2
 # Apache's environment: nothing of ours (what a worker needs is in its
 # configuration, FcgidInitialEnv, or in the settings file).
+# shellcheck disable=SC2034 # exec_with_env's
 readonly APACHE_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C)
 
 # Prepares what an Apache front end writes: its runtime folder (www-data's:

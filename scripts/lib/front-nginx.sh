@@ -26,6 +26,7 @@ nginx_conf() {
 	for v in VAR_DIR WWW_DIR MEDIA_DIR; do
 		conf_safe "$v" "${!v}"
 	done
+	# shellcheck disable=SC2034 # read by render_template
 	TPL=([PORT]=$PORT [WWW_DIR]=$WWW_DIR [MEDIA_DIR]=${MEDIA_DIR%/} [RUN_DIR]=$RUN_DIR
 		[LOG_DIR]=$LOG_DIR [NGINX_DIR]=$VAR_DIR/nginx [ERRORS_DIR]=$VAR_DIR/errors
 		[KEEPALIVE_PERSONAS]=$(nginx_keepalive personas)
