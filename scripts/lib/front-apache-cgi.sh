@@ -25,7 +25,7 @@ docroot_dir() { printf '%s\n' "$VAR_DIR/hosting/public_html"; }
 # KEY=value line (the environment's names and values; PGPASSFILE too, which
 # the executables hand on to libpq).
 cgi_settings() {
-	local kv
+	local kv v
 	printf '# Settings of fcgi-pool-lab, read by the executables beside this file\n'
 	printf '# (or the file named by FPL_CONFIG); the environment, where there is\n'
 	printf '# one, wins. KEY=value a line, # comments. Written by scripts/stack.\n'
@@ -35,6 +35,12 @@ cgi_settings() {
 		PATH | ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS) continue ;;
 		esac
 		[[ $kv != *$'\n'* ]] || die "the setting ${kv%%=*} holds a newline: it cannot go into the settings file"
+		# The reader trims blanks around a value and removes one pair of
+		# quotes around it: such a value goes between quotes of its own.
+		v=${kv#*=}
+		if [[ $v =~ ^[[:space:]] || $v =~ [[:space:]]$ || $v == [\"\']* ]]; then
+			kv=${kv%%=*}=\"$v\"
+		fi
 		printf '%s\n' "$kv"
 	done
 }

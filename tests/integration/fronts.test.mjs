@@ -4,7 +4,8 @@
 // front end's own errors under /api/ as JSON (413, 411, 404, no worker
 // reachable), the pages and /media/, and under apache-cgi the settings
 // file and the timer. tests/integration/fronts runs it once per front end
-// (with EXPECT_FRONT set), after api.test.mjs.
+// (with EXPECT_FRONT set), after api.test.mjs; the integration suite runs
+// it under lighttpd with the other files of this folder.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -205,7 +206,9 @@ test('no worker reachable: the front end answers a JSON error, at once', async (
       r = await api('/api/personas', { token: u.token });
       assertJsonError(r, [502, 503], 'service_unavailable', 'personas set down');
     } finally {
-      await stack('up');
+      // With the settings of the last up (an up would take them from our
+      // environment).
+      await stack('restart-workers');
     }
   } else {
     // The executable cannot be run (mod_fcgid's spawn, mod_cgid's exec fail).
