@@ -123,6 +123,8 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "     OR j.updated_at < now() - make_interval(secs => $2::int))"
 	    " RETURNING j.id, j.persona_id, p.user_id, j.prediction_id",
 	    2, { 0, 0 }, false },
+	/* Can PostgreSQL answer this worker now? (/api/health) */
+	[DB_PING] = { "ping", "SELECT 1", 0, { 0 }, true },
 	[DB_TX_BEGIN] = { "begin", "BEGIN", 0, { 0 }, true },
 	[DB_TX_DURABLE] = { "durable",
 	    "SET LOCAL synchronous_commit TO on", 0, { 0 }, false },

@@ -33,6 +33,7 @@ enum db_stmt {
 				   $5 job id (or NULL) */
 	DB_JOBS_TO_RECONCILE,	/* $1 seconds without news, $2 limit */
 	DB_JOBS_SWEEP,		/* $1 start timeout s, $2 max age s */
+	DB_PING,		/* SELECT 1: GET /api/health */
 	DB_TX_BEGIN,		/* the rest are db_exec_durable()'s own */
 	DB_TX_DURABLE,
 	DB_TX_COMMIT,

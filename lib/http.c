@@ -62,6 +62,9 @@ http_error(struct http_response *r, enum api_error e, const char *message)
 	json_object_object_add(o, "error",
 	    json_object_new_string(api_errors[e].code));
 	json_object_object_add(o, "message", json_object_new_string(message));
+	if (r->request_id[0] != '\0')
+		json_object_object_add(o, "requestId",
+		    json_object_new_string(r->request_id));
 }
 
 const char *
@@ -120,6 +123,9 @@ http_response_head(const struct http_response *r, size_t bodylen, char *buf,
 		    r->retry_after);
 	if (r->allow != NULL)
 		http_append(buf, bufsz - 2, &n, "Allow: %s\r\n", r->allow);
+	if (r->request_id[0] != '\0')
+		http_append(buf, bufsz - 2, &n, "X-Request-Id: %s\r\n",
+		    r->request_id);
 	/* The empty line always fits: two bytes were kept for it. */
 	memcpy(buf + n, "\r\n", 3);
 	return n + 2;

@@ -15,6 +15,9 @@
 
 struct route;
 
+/* A request id: at most this many characters of [A-Za-z0-9._-]. */
+#define HTTP_REQUEST_ID_MAX	64
+
 enum http_method {
 	HTTP_GET,
 	HTTP_POST,
@@ -33,6 +36,9 @@ struct http_request {
 	const char	*authorization;	/* Authorization header or NULL */
 	bool		 quick_check;	/* X-Quick-Check: true */
 	const char	*quick_check_header; /* X-Quick-Check as sent, or NULL */
+	const char	*request_id_header; /* X-Request-Id as sent, or NULL */
+	const char	*front_request_id; /* the front end's own, or NULL */
+	const char	*request_id;	/* the one in use: resp's request_id */
 	const char	*content_length; /* as sent, or NULL */
 	const char	*content_type;	/* or NULL */
 	const char	*body;		/* POST body (NUL-terminated) or NULL */
@@ -65,6 +71,8 @@ struct http_response {
 	const char	*allow;		/* Allow header of a 405, or NULL */
 	const char	*source;	/* for the access log */
 	const char	*route;		/* route template, for the access log */
+	/* X-Request-Id, in error bodies and log lines too; "" when none. */
+	char		 request_id[HTTP_REQUEST_ID_MAX + 1];
 };
 
 /* Empties a response (status 500, no body). */
@@ -76,8 +84,9 @@ void	http_response_free(struct http_response *);
 void	http_ok(struct http_response *, int status, json_object *body);
 
 /*
- * Sets the error answer {"error": code, "message": message}, replacing any
- * body. message is copied.
+ * Sets the error answer {"error": code, "message": message, "requestId":
+ * id} (the last when the response has a request id), replacing any body.
+ * message is copied.
  */
 void	http_error(struct http_response *, enum api_error, const char *message);
 

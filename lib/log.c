@@ -14,6 +14,7 @@
 static const char	*log_prog = "fcgi-pool-lab";
 static enum log_level	 log_min = LOG_INFO;
 static long		 log_pid;	/* of the process that called log_init */
+static const char	*log_request_id;	/* of the request in hand, or NULL */
 
 static const char *const log_names[LOG__MAX] = {
 	"debug",	/* LOG_DEBUG */
@@ -21,6 +22,12 @@ static const char *const log_names[LOG__MAX] = {
 	"warn",		/* LOG_WARN */
 	"error",	/* LOG_ERROR */
 };
+
+void
+log_request(const char *id)
+{
+	log_request_id = id;
+}
 
 void
 log_init(const char *prog, enum log_level min)
@@ -76,6 +83,14 @@ log_write(enum log_level lvl, const char *err, const char *fmt, va_list ap)
 		n += (size_t)rc < sizeof(buf) - n ? (size_t)rc : sizeof(buf) - n - 1;
 	if (err != NULL && n < sizeof(buf) - 1) {
 		rc = snprintf(buf + n, sizeof(buf) - n, ": %s", err);
+		if (rc > 0)
+			n += (size_t)rc < sizeof(buf) - n ?
+			    (size_t)rc : sizeof(buf) - n - 1;
+	}
+	if (log_request_id != NULL && n < sizeof(buf) - 1) {
+		/* A request id is [A-Za-z0-9._-]: nothing to replace. */
+		rc = snprintf(buf + n, sizeof(buf) - n, " req=%s",
+		    log_request_id);
 		if (rc > 0)
 			n += (size_t)rc < sizeof(buf) - n ?
 			    (size_t)rc : sizeof(buf) - n - 1;

@@ -7,7 +7,8 @@
  * lines of several workers appending to one file never interleave.
  *
  * Lines look like:
- *   2026-11-26T15:04:05Z idle-video[1234] warn: db: connect: <reason>
+ *   2026-11-26T15:04:05Z idle-video[1234] warn: db: connect: <reason> req=<id>
+ * (the request id when a request is in hand).
  */
 #ifndef LOG_H
 #define LOG_H
@@ -24,6 +25,12 @@ enum log_level {
 
 /* Sets the program name of every line (not copied: keep it alive). */
 void	log_init(const char *prog, enum log_level min);
+
+/*
+ * Names the request in hand (NULL: none): every line written meanwhile
+ * ends with " req=<id>". id is not copied: keep it alive until cleared.
+ */
+void	log_request(const char *id);
 
 /* The level named by s ("debug", "info", "warn", "error"), or -1. */
 int	log_level_parse(const char *s);

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
+#include "health.h"
 #include "idle_video.h"
 #include "log.h"
 #include "personas.h"
@@ -23,6 +26,9 @@ const struct route route_table[] = {
 	  "GET, POST", 1024, "idle-video", idle_video_handle },
 	{ "/api/video-complete", ROUTE_POST, "POST", ROUTE_BODY_MAX,
 	  "video-complete", video_complete_handle },
+	/* For load balancers; any /api/ address the others do not take goes
+	 * to personas, so it is personas' (lib/health.h). */
+	{ "/api/health", ROUTE_GET, "GET", 0, "personas", health_handle },
 	{ NULL, 0, NULL, 0, NULL, NULL },
 };
 
@@ -98,10 +104,16 @@ route_read_params(char *const *params, struct http_request *req, char *buf,
 		case 'R':
 			if (IS("REQUEST_METHOD"))
 				dst = &req->method_name;
+			else if (IS("REQUEST_ID"))	/* nginx's $request_id */
+				dst = &req->front_request_id;
 			break;
 		case 'Q':
 			if (IS("QUERY_STRING"))
 				dst = &req->query;
+			break;
+		case 'U':	/* Apache's mod_unique_id */
+			if (IS("UNIQUE_ID"))
+				dst = &req->front_request_id;
 			break;
 		case 'C':
 			if (IS("CONTENT_LENGTH"))
@@ -114,6 +126,8 @@ route_read_params(char *const *params, struct http_request *req, char *buf,
 				dst = &req->authorization;
 			else if (IS("HTTP_X_QUICK_CHECK"))
 				dst = &req->quick_check_header;
+			else if (IS("HTTP_X_REQUEST_ID"))
+				dst = &req->request_id_header;
 			else if (IS("HTTP_WEBHOOK_ID"))
 				dst = &req->webhook_id;
 			else if (IS("HTTP_WEBHOOK_TIMESTAMP"))
@@ -136,6 +150,9 @@ route_read_params(char *const *params, struct http_request *req, char *buf,
 		req->query = "";
 	req->quick_check = req->quick_check_header != NULL &&
 	    strcasecmp(req->quick_check_header, "true") == 0;
+	route_request_id(req, resp->request_id);
+	req->request_id = resp->request_id;
+	log_request(resp->request_id);
 	if (!route_path(params, buf, bufsz, &req->path, &req->pathlen)) {
 		req->path = "";
 		http_error(resp, API_BAD_REQUEST, "The address is too long.");
@@ -266,6 +283,54 @@ route_write(struct http_io *io, const struct http_response *resp)
 	if (io->write(io, head, n))
 		(void)io->write(io, body, len);
 	return len;
+}
+
+bool
+route_request_id_valid(const char *s)
+{
+	size_t	 n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++)
+		if (n >= HTTP_REQUEST_ID_MAX || !((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
+			return false;
+	return n > 0;
+}
+
+void
+route_request_id(const struct http_request *req,
+    char id[HTTP_REQUEST_ID_MAX + 1])
+{
+	static char		 prefix[17];
+	static unsigned long	 counter;
+	const char		*given = route_request_id_valid(
+	    req->request_id_header) ? req->request_id_header :
+	    route_request_id_valid(req->front_request_id) ?
+	    req->front_request_id : NULL;
+
+	if (given != NULL) {
+		snprintf(id, HTTP_REQUEST_ID_MAX + 1, "%s", given);
+		return;
+	}
+	/*
+	 * Ours: 64 random bits drawn once per process, and a counter, so
+	 * that making one costs no system call.
+	 */
+	if (prefix[0] == '\0') {
+		unsigned char	 r[8];
+
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			memset(r, 0, sizeof(r));
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(prefix + 2 * i, 3, "%02x", r[i]);
+		if (r[0] == 0 && r[7] == 0)	/* no randomness: the pid */
+			snprintf(prefix, sizeof(prefix), "%016lx",
+			    (unsigned long)getpid());
+	}
+	snprintf(id, HTTP_REQUEST_ID_MAX + 1, "%s-%lu", prefix, ++counter);
 }
 
 bool

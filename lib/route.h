@@ -49,12 +49,24 @@ bool	route_path(char *const *params, char *buf, size_t bufsz,
 
 /*
  * Fills req from the parameters of a request (strings point into them),
- * and its path as route_path finds it (into buf). Neither the route nor
- * the body are looked at. Returns false with a 400 in resp when the path
+ * and its path as route_path finds it (into buf); gives the request its
+ * id (route_request_id) in resp, and names it to the log (log_request).
+ * Neither the route nor the body are looked at. Returns false with a 400 in resp when the path
  * cannot be found.
  */
 bool	route_read_params(char *const *params, struct http_request *req,
 	    char *buf, size_t bufsz, struct http_response *resp);
+
+/* Whether s is a well-formed request id (HTTP_REQUEST_ID_MAX). */
+bool	route_request_id_valid(const char *s);
+
+/*
+ * The id of req: a well-formed X-Request-Id, else the front end's own
+ * (nginx's $request_id as REQUEST_ID, Apache's mod_unique_id as
+ * UNIQUE_ID), else a new one, unique on this host.
+ */
+void	route_request_id(const struct http_request *req,
+	    char id[HTTP_REQUEST_ID_MAX + 1]);
 
 /*
  * Admits a request of the executable exe (NULL: any executable) whose

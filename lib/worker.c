@@ -87,6 +87,7 @@ worker_log(struct app *app, const char *logroute,
 	a.queries = (unsigned)(db_queries(app->db) - q0);
 	a.micros = clock_mono_us() - t0;
 	log_access(&a);
+	log_request(NULL);
 }
 
 /* Answers one accepted FastCGI request and logs it. */

@@ -72,6 +72,13 @@ test_log_access_fields(void **state)
 	capture(emit_access, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "access route=\"GET /api/personas\" status=200 "
 	    "source=db pg_queries=1 us=1234\n"));
+	/* A request in hand: its id ends every line. */
+	log_request("rid-9");
+	capture(emit_access, buf, sizeof(buf));
+	log_request(NULL);
+	assert_non_null(strstr(buf, "us=1234 req=rid-9\n"));
+	capture(emit_access, buf, sizeof(buf));
+	assert_null(strstr(buf, "req="));
 	assert_int_equal(capture(emit_debug, buf, sizeof(buf)), 0);
 	assert_int_equal(log_level_parse("warn"), LOG_WARN);
 	assert_int_equal(log_level_parse("loud"), -1);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "log.h"
 #include "route.h"
 
 #define ID	"0b7e9d1c-3f52-4c1e-9a66-0d4a2b8c9e10"
@@ -185,6 +186,7 @@ test_http_response_head(void **state)
 	r.status = 405;
 	r.allow = "GET, POST";
 	r.retry_after = 3;
+	strcpy(r.request_id, "rid-1");
 	n = http_response_head(&r, 42, head, sizeof(head));
 	assert_int_equal(n, strlen(head));
 	assert_memory_equal(head, "Status: 405 Method Not Allowed\r\n",
@@ -192,12 +194,71 @@ test_http_response_head(void **state)
 	assert_non_null(strstr(head, "\r\nContent-Length: 42\r\n"));
 	assert_non_null(strstr(head, "\r\nAllow: GET, POST\r\n"));
 	assert_non_null(strstr(head, "\r\nRetry-After: 3\r\n"));
+	assert_non_null(strstr(head, "\r\nX-Request-Id: rid-1\r\n"));
 	assert_string_equal(head + n - 4, "\r\n\r\n");
 
 	/* Too small a buffer: cut short, still a head that ends. */
 	n = http_response_head(&r, 42, head, 24);
 	assert_true(n < 24);
 	assert_string_equal(head + n - 2, "\r\n");
+}
+
+/* The id that a request with these parameters gets. */
+static void
+id_of(const char *p1, const char *p2, char *id)
+{
+	const char		*params[] = { "REQUEST_URI=/api/personas", p1,
+	    p2, NULL };
+	struct http_request	 req;
+	struct http_response	 resp;
+	char			 buf[64];
+
+	if (p1 == NULL)
+		params[1] = NULL;
+	http_response_init(&resp);
+	assert_true(route_read_params((char *const *)params, &req, buf,
+	    sizeof(buf), &resp));
+	assert_ptr_equal(req.request_id, resp.request_id);
+	strcpy(id, resp.request_id);
+	/* Refusals carry it in their body. */
+	http_error(&resp, API_NOT_FOUND, "x");
+	assert_string_equal(json_object_get_string(json_object_object_get(
+	    resp.body, "requestId")), id);
+	http_response_free(&resp);
+	log_request(NULL);
+}
+
+static void
+test_route_request_id(void **state)
+{
+	char	 id[HTTP_REQUEST_ID_MAX + 1], other[HTTP_REQUEST_ID_MAX + 1];
+	char	 longest[100];
+
+	(void)state;
+	id_of("HTTP_X_REQUEST_ID=abc.DEF_1-2", NULL, id);
+	assert_string_equal(id, "abc.DEF_1-2");
+	/* The client's wins over the front end's; a bad one is replaced. */
+	id_of("HTTP_X_REQUEST_ID=mine", "REQUEST_ID=nginx", id);
+	assert_string_equal(id, "mine");
+	id_of("HTTP_X_REQUEST_ID=no spaces", "REQUEST_ID=0123abcd", id);
+	assert_string_equal(id, "0123abcd");
+	id_of("UNIQUE_ID=YWJjZGVm-apache@", "HTTP_X_REQUEST_ID=", id);
+	assert_true(route_request_id_valid(id));
+	assert_string_not_equal(id, "");
+	snprintf(longest, sizeof(longest), "HTTP_X_REQUEST_ID=%064d", 7);
+	id_of(longest, NULL, id);
+	assert_int_equal(strlen(id), 64);
+	snprintf(longest, sizeof(longest), "HTTP_X_REQUEST_ID=%065d", 7);
+	id_of(longest, NULL, id);
+	assert_true(strlen(id) < 64 && route_request_id_valid(id));
+	/* Ours: well-formed and new each time. */
+	id_of(NULL, NULL, id);
+	id_of(NULL, NULL, other);
+	assert_true(route_request_id_valid(id) && route_request_id_valid(other));
+	assert_string_not_equal(id, other);
+	assert_false(route_request_id_valid(""));
+	assert_false(route_request_id_valid("a/b"));
+	assert_false(route_request_id_valid(NULL));
 }
 
 int
@@ -209,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_route_admit),
 		cmocka_unit_test(test_route_table_is_sound),
 		cmocka_unit_test(test_http_response_head),
+		cmocka_unit_test(test_route_request_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
