@@ -161,8 +161,16 @@ test('a 70 KiB POST to /api/video-complete is a JSON 413', async () => {
 test('a bodyless POST without Content-Length is a JSON 411, as under lighttpd', async () => {
   const u = seed(1, 1, 0).users[0];
   for (const p of ['/api/video-complete', idleVideo(u.personas[0]), '/api/personas', '/api/nothing']) {
-    const r = await raw(`POST ${p} HTTP/1.1\r\nAuthorization: Bearer ${u.token}\r\n`);
+    const id = `fronts.${Math.random().toString(36).slice(2)}`;
+    const r = await raw(`POST ${p} HTTP/1.1\r\nAuthorization: Bearer ${u.token}\r\nX-Request-Id: ${id}\r\n`);
     assertJsonError(r, 411, 'length_required', `POST ${p}`);
+    // The front end's own error page carries the request's id, the
+    // given one as the workers keep it (lighttpd has none to give).
+    if (FRONT !== 'lighttpd') assert.equal(r.headers['x-request-id'], id, `POST ${p}: X-Request-Id`);
+  }
+  if (FRONT !== 'lighttpd') {
+    const r = await raw('POST /api/video-complete HTTP/1.1\r\nX-Request-Id: not valid!\r\n');
+    assert.match(r.headers['x-request-id'] ?? '', /^[A-Za-z0-9._-]{1,64}$/, 'a malformed id is replaced');
   }
   // With its length (an empty body), the worker answers.
   const r = await api(idleVideo(u.personas[0]), { token: u.token, method: 'POST', body: '' });
