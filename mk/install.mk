@@ -10,7 +10,8 @@
 #     PREFIX/lib/fcgi-pool-lab/schema/    postgres.sql, cache.sql, outbox.sql
 #     PREFIX/lib/fcgi-pool-lab/www/       the pages
 #     PREFIX/lib/fcgi-pool-lab/conf/      systemd units (their paths made
-#                                         PREFIX's), the cron line, the
+#                                         PREFIX's), the cron line, the front
+#                                         ends' templates and .htaccess, the
 #                                         annotated fcgi-pool-lab.conf.example
 #     PREFIX/bin/fcgi-pool-lab-stack      -> ../lib/fcgi-pool-lab/scripts/stack
 #     PREFIX/share/doc/fcgi-pool-lab/     README.md, docs/*.md, the example
@@ -36,7 +37,8 @@ DOCDIR       = $(PREFIX)/share/doc/fcgi-pool-lab
 # Only the scripts that work from an installed tree: the laboratory's,
 # the benchmarks' and the fault suite's tools need the checkout (make, build/).
 INST_SCRIPTS = stack seed run provider install-deps
-INST_LIBS    = common.sh ports state-dir
+INST_SHLIBS  = common.sh ports fronts.sh $(notdir $(wildcard scripts/lib/front-*.sh))
+INST_LIBS    = $(INST_SHLIBS) state-dir fpl-drain
 INST_SCHEMAS = $(wildcard schema/*.sql)
 INST_WWW     = $(shell find www -type f 2>/dev/null | LC_ALL=C sort)
 INST_CONF    = $(filter-out %.service,$(wildcard conf/*))
@@ -52,8 +54,8 @@ install: $(BINS)
 	    $(DESTDIR)$(PKGLIBDIR)/www $(DESTDIR)$(PKGLIBDIR)/conf $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 $(INSTALL_STRIP) $(BINS) $(DESTDIR)$(PKGLIBDIR)/bin/
 	$(INSTALL) -m 0755 $(INST_SCRIPTS:%=scripts/%) $(DESTDIR)$(PKGLIBDIR)/scripts/
-	$(INSTALL) -m 0644 scripts/lib/common.sh scripts/lib/ports $(DESTDIR)$(PKGLIBDIR)/scripts/lib/
-	$(INSTALL) -m 0755 scripts/lib/state-dir $(DESTDIR)$(PKGLIBDIR)/scripts/lib/
+	$(INSTALL) -m 0644 $(INST_SHLIBS:%=scripts/lib/%) $(DESTDIR)$(PKGLIBDIR)/scripts/lib/
+	$(INSTALL) -m 0755 scripts/lib/state-dir scripts/lib/fpl-drain $(DESTDIR)$(PKGLIBDIR)/scripts/lib/
 	$(INSTALL) -m 0644 $(INST_SCHEMAS) $(DESTDIR)$(PKGLIBDIR)/schema/
 	for f in $(INST_WWW:www/%=%); do \
 	    $(INSTALL) -D -m 0644 "www/$$f" "$(DESTDIR)$(PKGLIBDIR)/www/$$f" || exit 1; \

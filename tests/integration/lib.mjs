@@ -83,12 +83,24 @@ export async function api(pathname, { token, quick = false, method = 'GET', head
 
 export const idleVideo = (id) => `/api/personas/${id}/idle-video`;
 
+// The stack's front end (scripts/stack's FRONT: lighttpd, nginx,
+// apache-fcgid or apache-cgi), as its last up saved it.
+export const front = () => stackSetting('FRONT', 'lighttpd');
+
 // Live worker pids of one executable of this stack: children of its
 // multiwatch (whose pid scripts/stack keeps in run/<set>.pid; the engine's
 // set is 'engine', its process video-complete --engine), named after it,
-// or memcheck-amd64- when they run under valgrind (VALGRIND=1).
+// or memcheck-amd64- when they run under valgrind (VALGRIND=1). Under
+// FRONT=apache-fcgid the workers are Apache's (mod_fcgid spawns them in
+// Apache's session); under apache-cgi none lives between requests.
 export function workerPids(exe, set = exe) {
   try {
+    if (set === exe && front() === 'apache-fcgid') {
+      const apache = readFileSync(path.join(VAR_DIR, 'run/apache-fcgid.pid'), 'utf8').trim();
+      const out = execFileSync('pgrep', ['-s', apache, '-x', exe.slice(0, 15)], { encoding: 'utf8' });
+      return out.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+    }
+    if (set === exe && front() === 'apache-cgi') return [];
     const watcher = readFileSync(path.join(VAR_DIR, 'run', `${set}.pid`), 'utf8').trim();
     const out = execFileSync('pgrep', ['-P', watcher, '-x', `${exe.slice(0, 15)}|memcheck-amd64-`],
       { encoding: 'utf8' });
