@@ -20,6 +20,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
                 echo -lfcgi -lpq -ljson-c -lsqlite3 -lcrypto -lcurl)
 CPPFLAGS += -Ilib -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+# No path of the checkout in the objects (debug information, __FILE__), so
+# that an installed executable names none (mk/install.mk): they say ./lib/...
+CFLAGS   += -ffile-prefix-map=$(CURDIR)=.
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS)
 

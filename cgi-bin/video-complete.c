@@ -1,10 +1,9 @@
 /*
- * video-complete: FastCGI worker for POST /api/video-complete, the video
- * provider's webhook; with an argument, the background engine (--engine,
+ * video-complete: FastCGI (or CGI) worker for POST /api/video-complete,
+ * the video provider's webhook; with an argument, the background engine (--engine,
  * --drain) or its outbox (--outbox), see lib/engine.h.
  */
 #include "engine.h"
-#include "video_complete.h"
 #include "worker.h"
 
 int
@@ -12,5 +11,5 @@ main(int argc, char **argv)
 {
 	if (argc > 1)
 		return engine_main(argc, argv);
-	return worker_main(argc, argv, "video-complete", video_complete_handle);
+	return worker_main(argc, argv, "video-complete");
 }

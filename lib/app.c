@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -32,6 +33,16 @@ app_open(struct app *app, struct config *cfg, const char *name,
 		return false;
 	}
 	app->cfg = cfg;
+	if (cfg->settings_file != NULL) {
+		struct stat st;
+
+		log_msg(LOG_DEBUG, "settings from %s (the environment wins)",
+		    cfg->settings_file);
+		if (stat(cfg->settings_file, &st) == 0 &&
+		    (st.st_mode & S_IROTH) != 0)
+			log_warnx("%s can be read by every user of this machine, "
+			    "secrets included: chmod o-r it", cfg->settings_file);
+	}
 	snprintf(appname, sizeof(appname), "%s:%ld", name, (long)getpid());
 	/*
 	 * The engine may connect as a role of its own, so that PostgreSQL's

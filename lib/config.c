@@ -1,11 +1,16 @@
 /*
- * config.c: the table of settings, their types, bounds and defaults.
+ * config.c: the table of settings, their types, bounds and defaults, and
+ * the settings file.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "valid.h"
@@ -79,11 +84,186 @@ static const struct config_entry config_table[] = {
 	{ "ENGINE_POLL_MS", CONFIG_INT, OFF(engine_poll_ms), "200", 10, 60000 },
 };
 
+#define CONFIG_NENTRIES	(sizeof(config_table) / sizeof(config_table[0]))
+
+/* The settings file read, for the start-up log line. */
+static char	 config_file_used[PATH_MAX];
+
+/*
+ * Whether a file may set key (len bytes): a setting of the table, or one
+ * of libpq's own (PG..., e.g. PGPASSFILE), which it reads from the
+ * environment.
+ */
+static bool
+config_file_key(const char *key, size_t len)
+{
+	for (size_t i = 0; i < CONFIG_NENTRIES; i++)
+		if (strlen(config_table[i].name) == len &&
+		    memcmp(config_table[i].name, key, len) == 0)
+			return true;
+	if (len > 2 && memcmp(key, "PG", 2) == 0) {
+		for (size_t i = 2; i < len; i++)
+			if ((key[i] < 'A' || key[i] > 'Z') && key[i] != '_')
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* Skips blanks forward from s, and back from *end. */
+static const char *
+config_trim(const char *s, const char **end)
+{
+	while (s < *end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (*end > s && ((*end)[-1] == ' ' || (*end)[-1] == '\t' ||
+	    (*end)[-1] == '\r'))
+		(*end)--;
+	return s;
+}
+
+bool
+config_apply_text(const char *name, const char *text, size_t len,
+    char *err, size_t errsz)
+{
+	const char	*p = text, *end = text + len;
+	char		 key[64], *value;
+	int		 line = 0;
+
+	while (p < end) {
+		const char	*eol = memchr(p, '\n', (size_t)(end - p));
+		const char	*k, *kend, *eq, *v, *vend;
+
+		if (eol == NULL)
+			eol = end;
+		line++;
+		vend = eol;
+		k = config_trim(p, &vend);
+		p = eol + 1;
+		if (k == vend || *k == '#')
+			continue;
+		if (memchr(k, '\0', (size_t)(vend - k)) != NULL) {
+			snprintf(err, errsz, "%s:%d: a NUL byte", name, line);
+			return false;
+		}
+		if ((eq = memchr(k, '=', (size_t)(vend - k))) == NULL) {
+			snprintf(err, errsz, "%s:%d: not KEY=value", name, line);
+			return false;
+		}
+		kend = eq;
+		k = config_trim(k, &kend);
+		if (!config_file_key(k, (size_t)(kend - k)) ||
+		    (size_t)(kend - k) >= sizeof(key)) {
+			snprintf(err, errsz, "%s:%d: unknown setting %.*s", name,
+			    line, (int)(kend - k > 64 ? 64 : kend - k), k);
+			return false;
+		}
+		memcpy(key, k, (size_t)(kend - k));
+		key[kend - k] = '\0';
+		v = config_trim(eq + 1, &vend);
+		/* One pair of quotes around the value goes, as systemd's. */
+		if (vend - v >= 2 && (*v == '"' || *v == '\'') &&
+		    vend[-1] == *v) {
+			v++;
+			vend--;
+		}
+		if ((value = strndup(v, (size_t)(vend - v))) == NULL) {
+			snprintf(err, errsz, "%s: out of memory", name);
+			return false;
+		}
+		/* The environment wins over the file. */
+		if (setenv(key, value, 0) != 0) {
+			free(value);
+			snprintf(err, errsz, "%s:%d: %s", name, line,
+			    strerror(errno));
+			return false;
+		}
+		free(value);
+	}
+	return true;
+}
+
+/*
+ * Finds the settings file: FPL_CONFIG (which must exist), else
+ * CONFIG_FILE_NAME beside the executable (if it exists). Returns 1 with
+ * its path in path, 0 when there is none, -1 with err set.
+ */
+static int
+config_file_path(char *path, size_t pathsz, char *err, size_t errsz)
+{
+	const char	*named = getenv("FPL_CONFIG");
+	char		 exe[PATH_MAX];
+	ssize_t		 n;
+
+	if (named != NULL && *named != '\0') {
+		if ((size_t)snprintf(path, pathsz, "%s", named) >= pathsz) {
+			snprintf(err, errsz, "FPL_CONFIG is too long");
+			return -1;
+		}
+		return 1;
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return 0;
+	exe[n] = '\0';
+	if ((size_t)snprintf(path, pathsz, "%s/%s", dirname(exe),
+	    CONFIG_FILE_NAME) >= pathsz)
+		return 0;
+	return access(path, F_OK) == 0 ? 1 : 0;
+}
+
+/* Reads the settings file, if there is one, into the environment. */
+static bool
+config_read_file(char *err, size_t errsz)
+{
+	char		 path[PATH_MAX], *text = NULL;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd, found;
+	bool		 ok = false;
+
+	config_file_used[0] = '\0';
+	if ((found = config_file_path(path, sizeof(path), err, errsz)) <= 0)
+		return found == 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONFIG_FILE_MAX) {
+		snprintf(err, errsz, "%s: not a regular file of at most %d "
+		    "bytes", path, CONFIG_FILE_MAX);
+		goto out;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	if (got != (size_t)st.st_size) {
+		snprintf(err, errsz, "%s: a short read", path);
+		goto out;
+	}
+	if ((ok = config_apply_text(path, text, got, err, errsz)))
+		snprintf(config_file_used, sizeof(config_file_used), "%s",
+		    path);
+out:
+	free(text);
+	close(fd);
+	return ok;
+}
+
 bool
 config_load(struct config *cfg, char *err, size_t errsz)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
+	if (!config_read_file(err, errsz))
+		return false;
+	cfg->settings_file = config_file_used[0] != '\0' ? config_file_used :
+	    NULL;
+	for (size_t i = 0; i < CONFIG_NENTRIES; i++) {
 		const struct config_entry *e = &config_table[i];
 		const char	*v = getenv(e->name);
 		char		*field = (char *)cfg + e->offset;

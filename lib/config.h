@@ -1,9 +1,21 @@
 /*
- * config.h: run-time settings, read once from the environment at start-up.
+ * config.h: run-time settings, read once at start-up from the environment
+ * and from a settings file.
  *
- * libfcgi replaces environ with each request's parameters inside the accept
- * loop, so the settings must be read before the first accept. Every setting
- * has a default that works with scripts/stack; see README.md for the list.
+ * The settings must be read before the first request (libfcgi's
+ * FCGX_Accept, which we do not use, replaces environ with each request's
+ * parameters; a CGI's environment holds its request). Every setting has a
+ * default that works with scripts/stack; conf/fcgi-pool-lab.conf.example
+ * documents them all.
+ *
+ * The settings file is for hosts that let nobody set a program's
+ * environment (shared hosting: an .htaccess cannot): the path in
+ * FPL_CONFIG, else CONFIG_FILE_NAME in the executable's own folder (if
+ * there is one). It holds KEY=value lines (blanks around both ignored, one
+ * pair of quotes around the value removed, as systemd's EnvironmentFile
+ * does), blank lines and # comments; the keys are the environment's
+ * (those of the table, and libpq's own PG... such as PGPASSFILE), and a
+ * variable set in the environment wins over the file.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -13,7 +25,11 @@
 
 #include "attr.h"
 
+#define CONFIG_FILE_NAME	"fcgi-pool-lab.conf"
+#define CONFIG_FILE_MAX		(64 * 1024)
+
 struct config {
+	const char	*settings_file;		/* the file read, or NULL */
 	const char	*database_url;		/* libpq conninfo or URI */
 	const char	*engine_database_url;	/* the engine's; "" = the same */
 	const char	*cache_path;		/* the shared SQLite file */
@@ -49,11 +65,22 @@ struct config {
 };
 
 /*
- * Fills cfg from the environment (getenv), strings pointing into it.
- * Writes a message to err and returns false when a value is malformed
- * (a number out of range, a boolean that is not 0/1/true/false).
+ * Reads the settings file into the environment (where it does not set a
+ * variable already), then fills cfg from the environment (getenv),
+ * strings pointing into it. Writes a message to err and returns false
+ * when the file cannot be read or has a line that is not a known KEY=value
+ * (its name and line number said), or when a value is malformed (a number
+ * out of range, a boolean that is not 0/1/true/false).
  */
 bool	config_load(struct config *cfg, char *err, size_t errsz)
 	    MUSTCHECK;
+
+/*
+ * Applies the text of a settings file (len bytes; name is for messages)
+ * to the environment, as config_load does with the file. Exported for
+ * tests/fuzz/config.c and the unit tests.
+ */
+bool	config_apply_text(const char *name, const char *text, size_t len,
+	    char *err, size_t errsz) MUSTCHECK;
 
 #endif /* CONFIG_H */

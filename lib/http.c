@@ -1,6 +1,8 @@
 /*
  * http.c: responses, error bodies and query-string parsing.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "http.h"
@@ -82,6 +84,45 @@ http_reason(int status)
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
 	}
+}
+
+/* Appends to buf at *n, as far as it fits (*n stays below bufsz). */
+static void
+http_append(char *buf, size_t bufsz, size_t *n, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *n, bufsz - *n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n += (size_t)r < bufsz - *n ? (size_t)r : bufsz - *n - 1;
+}
+
+size_t
+http_response_head(const struct http_response *r, size_t bodylen, char *buf,
+    size_t bufsz)
+{
+	size_t	 n = 0;
+
+	if (bufsz < 8)
+		return 0;
+	buf[0] = '\0';
+	http_append(buf, bufsz - 2, &n, "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n",
+	    r->status, http_reason(r->status), bodylen);
+	if (r->retry_after > 0)
+		http_append(buf, bufsz - 2, &n, "Retry-After: %d\r\n",
+		    r->retry_after);
+	if (r->allow != NULL)
+		http_append(buf, bufsz - 2, &n, "Allow: %s\r\n", r->allow);
+	/* The empty line always fits: two bytes were kept for it. */
+	memcpy(buf + n, "\r\n", 3);
+	return n + 2;
 }
 
 static int

@@ -1,9 +1,9 @@
 /*
  * http.h: a request as the handlers see it, and the answer they give.
  *
- * Nothing here knows FastCGI: lib/worker.c fills a struct http_request
- * from the FastCGI parameters and writes the struct http_response out, so
- * handlers can be tested as plain functions.
+ * Nothing here knows FastCGI or CGI: lib/route.c fills a struct
+ * http_request from a request's parameters and writes the struct
+ * http_response out, so handlers can be tested as plain functions.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -12,6 +12,8 @@
 #include <stddef.h>
 
 #include <json-c/json.h>
+
+struct route;
 
 enum http_method {
 	HTTP_GET,
@@ -24,9 +26,14 @@ struct http_request {
 	const char	*method_name;	/* REQUEST_METHOD as sent */
 	const char	*path;		/* without the query, not decoded */
 	size_t		 pathlen;
+	const struct route *route;	/* the route admitted, or NULL */
+	const char	*param;		/* the {id} segment of path, or NULL */
+	size_t		 paramlen;
 	const char	*query;		/* QUERY_STRING, "" when none */
 	const char	*authorization;	/* Authorization header or NULL */
 	bool		 quick_check;	/* X-Quick-Check: true */
+	const char	*quick_check_header; /* X-Quick-Check as sent, or NULL */
+	const char	*content_length; /* as sent, or NULL */
 	const char	*content_type;	/* or NULL */
 	const char	*body;		/* POST body (NUL-terminated) or NULL */
 	size_t		 bodylen;
@@ -76,6 +83,14 @@ void	http_error(struct http_response *, enum api_error, const char *message);
 
 /* The reason phrase of a status ("OK", "Not Found", ...). */
 const char *http_reason(int status);
+
+/*
+ * Formats the head of resp (CGI's "Status:" line, the headers, the empty
+ * line) for a body of bodylen bytes into buf. Returns its length; a head
+ * that does not fit is cut short, still ending with the empty line.
+ */
+size_t	http_response_head(const struct http_response *, size_t bodylen,
+	    char *buf, size_t bufsz);
 
 /*
  * Finds parameter name in a query string and percent-decodes its value into

@@ -11,21 +11,6 @@
 #include "valid.h"
 #include "video.h"
 
-#define ROUTE_PREFIX	"/api/personas/"
-#define ROUTE_SUFFIX	"/idle-video"
-
-int
-idle_video_route(const char *path, size_t len, char id[VALID_UUID_LEN + 1])
-{
-	const size_t	 pre = strlen(ROUTE_PREFIX), suf = strlen(ROUTE_SUFFIX);
-
-	if (len <= pre + suf || memcmp(path, ROUTE_PREFIX, pre) != 0 ||
-	    memcmp(path + len - suf, ROUTE_SUFFIX, suf) != 0 ||
-	    memchr(path + pre, '/', len - pre - suf) != NULL)
-		return 0;
-	return valid_uuid(path + pre, len - pre - suf, id) ? 1 : -1;
-}
-
 /* Sets the 200 answer of API.md. */
 static void
 idle_video_answer(struct http_response *resp, enum video_status status,
@@ -171,18 +156,9 @@ idle_video_handle(struct app *app, const struct http_request *req,
     struct http_response *resp)
 {
 	char	 id[VALID_UUID_LEN + 1];
-	int	 route = idle_video_route(req->path, req->pathlen, id);
 
-	if (route == 0) {
-		http_error(resp, API_NOT_FOUND, "There is nothing here.");
-		return;
-	}
-	resp->route = "/api/personas/{id}/idle-video";
-	if (req->method != HTTP_GET && req->method != HTTP_POST) {
-		app_method_not_allowed(resp, "GET, POST");
-		return;
-	}
-	if (route < 0) {
+	if (req->param == NULL ||
+	    !valid_uuid(req->param, req->paramlen, id)) {
 		unsigned char hash[AUTH_HASH_LEN];
 
 		/* Authentication first, even for a malformed id. */

@@ -99,17 +99,6 @@ personas_handle(struct app *app, const struct http_request *req,
 	json_object	*root, *list;
 	int		 rows;
 
-	resp->route = "/api/personas";
-	if (req->pathlen != strlen("/api/personas") ||
-	    memcmp(req->path, "/api/personas", req->pathlen) != 0) {
-		resp->route = "-";
-		http_error(resp, API_NOT_FOUND, "There is nothing here.");
-		return;
-	}
-	if (req->method != HTTP_GET) {
-		app_method_not_allowed(resp, "GET");
-		return;
-	}
 	if (!app_authenticate(req, resp, hash) ||
 	    !personas_params(req, resp, &limit, after, &has_after))
 		return;

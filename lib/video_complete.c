@@ -1,7 +1,6 @@
 /*
  * video_complete.c: the webhook endpoint (the work is in generation.c).
  */
-#include <string.h>
 #include <strings.h>
 
 #include "generation.h"
@@ -11,16 +10,6 @@ void
 video_complete_handle(struct app *app, const struct http_request *req,
     struct http_response *resp)
 {
-	if (req->pathlen != strlen("/api/video-complete") ||
-	    memcmp(req->path, "/api/video-complete", req->pathlen) != 0) {
-		http_error(resp, API_NOT_FOUND, "There is nothing here.");
-		return;
-	}
-	resp->route = "/api/video-complete";
-	if (req->method != HTTP_POST) {
-		app_method_not_allowed(resp, "POST");
-		return;
-	}
 	if (req->content_type == NULL ||
 	    strncasecmp(req->content_type, "application/json", 16) != 0) {
 		http_error(resp, API_BAD_REQUEST,

@@ -1,43 +1,28 @@
 /*
- * worker.h: the FastCGI accept loop every executable in cgi-bin/ runs.
+ * worker.h: the life of every executable in cgi-bin/.
  *
- * Reads the configuration, opens the cache, then answers requests one at
- * a time with the given handler, writing one access-log line each. The
- * wait for the next request is a poll(2) of the socket, with no signal or
- * timer that could interrupt a request: while the worker holds an idle
- * PostgreSQL connection, the poll's timeout closes it when it expires, so
- * that a quiet worker does not hold a connection forever. SIGTERM or
- * SIGUSR1 end the loop after the current request.
+ * Reads the configuration and opens the cache, then answers requests
+ * through lib/route.c's front door. Started by a FastCGI server (a
+ * listening socket at fd 0), it answers them one at a time: the wait for
+ * the next one is a poll(2) of the socket, with no signal or timer that
+ * could interrupt a request; while the worker holds an idle PostgreSQL
+ * connection, the poll's timeout closes it when it expires, so that a
+ * quiet worker does not hold a connection forever. SIGTERM or SIGUSR1 end
+ * the loop after the current request. Started as plain CGI (anything
+ * else at fd 0), it answers its one request and exits. Either way each
+ * request writes one access-log line.
  */
 #ifndef WORKER_H
 #define WORKER_H
 
-#include "app.h"
-
-/* Largest request body accepted; larger ones answer 413 unread. */
-#define WORKER_BODY_MAX	(64 * 1024)
-
-struct FCGX_Request;
+/* Plain CGI: a request body that stops arriving this long is given up. */
+#define WORKER_CGI_READ_TIMEOUT_MS	30000
 
 /*
- * Runs the worker named name (used in logs and in PostgreSQL's
- * application_name); handler answers requests. Returns the process exit
- * status.
+ * Runs the executable named name (used in logs, in PostgreSQL's
+ * application_name, and to find the routes it serves). Returns the
+ * process exit status.
  */
-int	worker_main(int argc, char **argv, const char *name,
-	    app_handler handler);
-
-/*
- * Fills req from an accepted request's FastCGI parameters (fr's envp) and,
- * for a POST, reads exactly CONTENT_LENGTH body bytes from fr's input
- * stream into a new NUL-terminated buffer, stored in *body (the caller
- * frees it; NULL when there is none). req's strings point into envp and
- * *body. Returns false, with resp holding the 400 or 413 answer and
- * *body NULL, when the request is refused before any handler: a
- * malformed or too large Content-Length, or a body shorter than it.
- * Exported for tests/fuzz/request.c; worker_main is its only caller.
- */
-bool	worker_read_request(struct FCGX_Request *fr, struct http_request *req,
-	    struct http_response *resp, char **body);
+int	worker_main(int argc, char **argv, const char *name);
 
 #endif /* WORKER_H */

@@ -1,13 +1,15 @@
 /*
  * request.c: libFuzzer harness of the request reading path.
  *
- * Before any handler runs, the worker turns the FastCGI parameters into a
- * struct http_request and reads a POST body of CONTENT_LENGTH bytes:
- * worker_read_request (lib/worker.c, exported for this harness), the very
- * function worker_serve calls. libfcgi's own record parsing is not ours
- * and is left out: the harness hands over an FCGX_Request as FCGX_Accept_r
- * leaves it, with the parameters in envp and an input stream that yields
- * the body in pieces, like libfcgi yields FCGI_STDIN records.
+ * Before any handler runs, the front door turns the parameters into a
+ * struct http_request, admits the request (route, method, size) and reads
+ * a POST body of CONTENT_LENGTH bytes: route_read_request (lib/route.c,
+ * exported for this harness), the very function route_serve calls, here
+ * through lib/fcgi_io.c as a FastCGI worker reads. libfcgi's own record
+ * parsing is not ours and is left out: the harness hands over an
+ * FCGX_Request as FCGX_Accept_r leaves it, with the parameters in envp and
+ * an input stream that yields the body in pieces, like libfcgi yields
+ * FCGI_STDIN records.
  *
  * Input: the first byte sets the size of the pieces (1 to 256 bytes); then
  * parameters "NAME=VALUE", one a line (a NUL ends one, as in FastCGI), up
@@ -15,11 +17,13 @@
  * be shorter or longer than CONTENT_LENGTH says).
  *
  * Properties: the first occurrence of a parameter counts; a Content-Length
- * that is not a canonical integer, or over WORKER_BODY_MAX, or a POST body
+ * that is not a canonical integer, or over ROUTE_BODY_MAX, or a POST body
  * shorter than it, is refused before any handler, with a 4xx JSON error
- * and no body kept; an accepted POST's body is exactly the first
+ * and no body kept; an accepted request has a route whose limit its
+ * Content-Length keeps; an accepted POST's body is exactly the first
  * Content-Length bytes sent, NUL-terminated; another method's body is not
- * read; the path is the start of REQUEST_URI up to its query.
+ * read; the path is an "/api/" address that ends REQUEST_URI's path (when
+ * it is given) at its query.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -27,7 +31,8 @@
 
 #include "fuzz.h"
 #include "log.h"
-#include "worker.h"
+#include "fcgi_io.h"
+#include "route.h"
 
 #define PARAMS_MAX	32
 
@@ -54,7 +59,7 @@ param(char **envp, const char *name)
 
 /*
  * Whether a Content-Length must be refused: not digits without a leading
- * zero, or more than WORKER_BODY_MAX. Sets *len otherwise.
+ * zero, or more than ROUTE_BODY_MAX. Sets *len otherwise.
  */
 static bool
 length_bad(const char *s, size_t *len)
@@ -71,7 +76,7 @@ length_bad(const char *s, size_t *len)
 			return true;	/* 7 digits are past 64 KiB */
 		n = n * 10 + (size_t)(s[i] - '0');
 	}
-	if (i == 0 || n > WORKER_BODY_MAX)
+	if (i == 0 || n > ROUTE_BODY_MAX)
 		return true;
 	*len = n;
 	return false;
@@ -81,6 +86,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_fcgi	 f;
+	struct fcgi_io		 fio;
+	char			 pathbuf[2048];
 	struct http_request	 req;
 	struct http_response	 resp;
 	char			*envp[PARAMS_MAX + 1], *buf, *p, *end, *body;
@@ -123,20 +130,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_fcgi_init(&f, envp, sent, sentlen, chunk);
 	http_response_init(&resp);
-	ok = worker_read_request(&f.req, &req, &resp, &body);
+	memset(&fio, 0, sizeof(fio));
+	fio.fr = f.req;
+	fcgi_io_attach(&fio);
+	ok = route_read_request(&fio.io, NULL, &req, pathbuf, sizeof(pathbuf),
+	    &resp, &body);
 	if (must_refuse)
 		FUZZ_CHECK(!ok);
 	if (ok) {
 		FUZZ_CHECK(req.method == (post ? HTTP_POST :
 		    method != NULL && strcmp(method, "GET") == 0 ? HTTP_GET :
 		    HTTP_OTHER));
+		FUZZ_CHECK(req.route != NULL && clen <= req.route->body_max);
+		FUZZ_CHECK(req.pathlen >= 5 &&
+		    memcmp(req.path, "/api/", 5) == 0);
 		uri = param(envp, "REQUEST_URI");
-		if (uri == NULL)
-			uri = "";
-		FUZZ_CHECK(req.pathlen <= strlen(uri) &&
-		    memcmp(req.path, uri, req.pathlen) == 0 &&
-		    (uri[req.pathlen] == '\0' || uri[req.pathlen] == '?') &&
-		    memchr(uri, '?', req.pathlen) == NULL);
+		if (uri != NULL && *uri != '\0')
+			FUZZ_CHECK(req.path >= uri &&
+			    req.path + req.pathlen == uri + strcspn(uri, "?"));
 		FUZZ_CHECK(req.query != NULL);
 		if (post) {
 			FUZZ_CHECK(body != NULL && req.body == body);

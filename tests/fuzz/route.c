@@ -1,36 +1,33 @@
 /*
- * route.c: libFuzzer harness of the route and id parsing.
+ * route.c: libFuzzer harness of the front door (lib/route.c) and of the
+ * persona id.
  *
- * The input is a request line as lighttpd hands it over: its first byte
+ * The input is a request line as a server hands it over: its first byte
  * picks the method (GET, POST, PUT, DELETE, "get" or none at all), the
- * rest is REQUEST_URI, raw (a NUL ends it, as it ends a FastCGI
- * parameter). The request is read by worker_read_request, then given to
- * the handler of each of the three executables (personas_handle,
- * idle_video_handle, video_complete_handle), which is what their workers
- * do. Without an Authorization header no handler gets past its route,
- * method and authentication checks, so no database, cache or provider is
- * needed: the handlers run with an empty struct app. A second request
- * with a well-formed token reaches idle_video_handle's malformed-id answer
- * (only when idle_video_route says the id is malformed: a valid one would
- * go on to the cache).
+ * rest is REQUEST_URI, raw (a NUL ends it, as it ends a parameter). The
+ * request is read by route_read_params and answered by route_answer as
+ * each of the three executables (personas, idle-video, video-complete)
+ * would. Without an Authorization header no handler gets past
+ * authentication, so no database, cache or provider is needed: the
+ * handlers run with an empty struct app. A second request with a
+ * well-formed token reaches idle_video_handle's malformed-id answer (only
+ * when the id is malformed: a valid one would go on to the cache).
  *
- * Properties checked beyond the sanitizers': the path stops at the query;
- * each handler answers 404 off its route, 405 with its Allow header for
- * another method, else 401 without a token (400 for a malformed id with
- * one); an error always has a JSON body with an "error" code; an id that
- * idle_video_route accepts is the lower-cased UUID between the route's
- * prefix and suffix, and a lower-case UUID there is always accepted.
+ * Properties checked beyond the sanitizers': the path is REQUEST_URI's,
+ * from its "/api" segment to its query; an address answers 404 unless it
+ * is exactly one of the table's, and unless the executable asked is the
+ * one that serves it; then 405 with the route's Allow for another method;
+ * else the handler's 401 without a token (400 for video-complete's missing
+ * Content-Type, 400 for a malformed id with a token); an error always has
+ * a JSON body with an "error" code; a lower- or upper-case UUID id is
+ * always admitted.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
-#include "idle_video.h"
 #include "log.h"
-#include "personas.h"
-#include "video_complete.h"
-#include "worker.h"
+#include "route.h"
 
 #define PREFIX	"/api/personas/"
 #define SUFFIX	"/idle-video"
@@ -89,97 +86,71 @@ uuid_path(const char *path, size_t len, bool lower_only)
 	return true;
 }
 
-/* The request of one input, answered by one handler. */
-static void
-serve(app_handler handler, char **envp, struct http_request *req,
-    struct http_response *resp, char **body)
+/* Our own reading of the address: the executable that serves it. */
+static const char *
+owner_of(const char *path, size_t len, bool *uuid_ok)
 {
-	struct fuzz_fcgi	 f;
-	struct app		 app;
+	const size_t	 pre = strlen(PREFIX), suf = strlen(SUFFIX);
+
+	*uuid_ok = false;
+	if (len == strlen("/api/personas") &&
+	    memcmp(path, "/api/personas", len) == 0)
+		return "personas";
+	if (len == strlen("/api/video-complete") &&
+	    memcmp(path, "/api/video-complete", len) == 0)
+		return "video-complete";
+	if (len > pre + suf && memcmp(path, PREFIX, pre) == 0 &&
+	    memcmp(path + len - suf, SUFFIX, suf) == 0 &&
+	    memchr(path + pre, '/', len - pre - suf) == NULL) {
+		*uuid_ok = uuid_path(path, len, false);
+		return "idle-video";
+	}
+	return NULL;
+}
+
+/* The request of one input, answered as exe. */
+static void
+serve(const char *exe, char **envp, struct http_request *req,
+    struct http_response *resp)
+{
+	static char	 buf[2048];
+	struct app	 app;
 
 	memset(&app, 0, sizeof(app));
-	fuzz_fcgi_init(&f, envp, "", 0, 1);
 	http_response_init(resp);
-	/* No Content-Length, no body: nothing can refuse this request. */
-	FUZZ_CHECK(worker_read_request(&f.req, req, resp, body));
-	handler(&app, req, resp);
-	fuzz_fcgi_free(&f);
+	/* REQUEST_URI is given: the path needs no room of its own. */
+	FUZZ_CHECK(route_read_params(envp, req, buf, sizeof(buf), resp));
+	route_answer(&app, exe, req, resp);
 }
 
 static void
-check_personas(const struct http_request *req,
-    const struct http_response *resp)
+check(const char *exe, const struct http_request *req,
+    const struct http_response *resp, const char *owner)
 {
-	const char	*route = "/api/personas";
-
-	if (req->pathlen != strlen(route) ||
-	    memcmp(req->path, route, req->pathlen) != 0)
+	if (owner == NULL || strcmp(owner, exe) != 0)
 		FUZZ_CHECK(refused(resp, 404));
-	else if (req->method != HTTP_GET)
-		FUZZ_CHECK(refused_method(resp, "GET"));
+	else if (strcmp(exe, "personas") == 0)
+		FUZZ_CHECK(req->method == HTTP_GET ? refused(resp, 401) :
+		    refused_method(resp, "GET"));
+	else if (strcmp(exe, "video-complete") == 0)
+		FUZZ_CHECK(req->method == HTTP_POST ? refused(resp, 400) :
+		    refused_method(resp, "POST"));
 	else
-		FUZZ_CHECK(refused(resp, 401));
-}
-
-static void
-check_video_complete(const struct http_request *req,
-    const struct http_response *resp)
-{
-	const char	*route = "/api/video-complete";
-
-	if (req->pathlen != strlen(route) ||
-	    memcmp(req->path, route, req->pathlen) != 0)
-		FUZZ_CHECK(refused(resp, 404));
-	else if (req->method != HTTP_POST)
-		FUZZ_CHECK(refused_method(resp, "POST"));
-	else
-		FUZZ_CHECK(refused(resp, 400));	/* no Content-Type */
-}
-
-/* Returns idle_video_route's verdict on the path. */
-static int
-check_idle_video(const struct http_request *req,
-    const struct http_response *resp)
-{
-	char	 id[VALID_UUID_LEN + 1];
-	int	 r = idle_video_route(req->path, req->pathlen, id);
-
-	FUZZ_CHECK(r >= -1 && r <= 1);
-	if (r == 1) {
-		FUZZ_CHECK(uuid_path(req->path, req->pathlen, false));
-		for (size_t i = 0; i < VALID_UUID_LEN; i++)
-			FUZZ_CHECK(id[i] == tolower((unsigned char)
-			    req->path[strlen(PREFIX) + i]));
-		FUZZ_CHECK(id[VALID_UUID_LEN] == '\0');
-	}
-	if (uuid_path(req->path, req->pathlen, true))
-		FUZZ_CHECK(r == 1);
-	if (r != 0)
-		FUZZ_CHECK(req->pathlen > strlen(PREFIX) + strlen(SUFFIX) &&
-		    memcmp(req->path, PREFIX, strlen(PREFIX)) == 0 &&
-		    memcmp(req->path + req->pathlen - strlen(SUFFIX), SUFFIX,
-		    strlen(SUFFIX)) == 0);
-
-	if (r == 0)
-		FUZZ_CHECK(refused(resp, 404));
-	else if (req->method != HTTP_GET && req->method != HTTP_POST)
-		FUZZ_CHECK(refused_method(resp, "GET, POST"));
-	else
-		FUZZ_CHECK(refused(resp, 401));
-	return r;
+		FUZZ_CHECK(req->method == HTTP_GET || req->method == HTTP_POST ?
+		    refused(resp, 401) : refused_method(resp, "GET, POST"));
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const app_handler handlers[] = { personas_handle,
-	    idle_video_handle, video_complete_handle };
+	static const char *const exes[] = { "personas", "idle-video",
+	    "video-complete" };
 	struct http_request	 req;
 	struct http_response	 resp;
-	const char		*method;
-	char			*envp[4], *m = NULL, *uri, *body;
-	size_t			 k = 0;
-	int			 r = 0;
+	const char		*method, *raw, *start, *owner;
+	char			*envp[4], *m = NULL, *uri;
+	size_t			 k = 0, rawlen;
+	bool			 uuid_ok;
 
 	if (size == 0)
 		return 0;
@@ -195,32 +166,41 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uri[strlen("REQUEST_URI=") + size - 1] = '\0';
 	envp[k++] = uri;
 	envp[k] = NULL;
+	raw = uri + strlen("REQUEST_URI=");
+	rawlen = strcspn(raw, "?");
 
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-		serve(handlers[i], envp, &req, &resp, &body);
-		FUZZ_CHECK(req.path[req.pathlen] == '\0' ||
-		    req.path[req.pathlen] == '?');
-		FUZZ_CHECK(memchr(req.path, '?', req.pathlen) == NULL);
-		if (handlers[i] == personas_handle)
-			check_personas(&req, &resp);
-		else if (handlers[i] == idle_video_handle)
-			r = check_idle_video(&req, &resp);
+	for (size_t i = 0; i < sizeof(exes) / sizeof(exes[0]); i++) {
+		serve(exes[i], envp, &req, &resp);
+		/*
+		 * The path: REQUEST_URI's, from a "/api" segment on, if any;
+		 * an empty REQUEST_URI counts as none (no SCRIPT_NAME either).
+		 */
+		if (*raw == '\0')
+			FUZZ_CHECK(req.pathlen == 0);
 		else
-			check_video_complete(&req, &resp);
+			FUZZ_CHECK(req.path >= raw && req.path + req.pathlen ==
+			    raw + rawlen);
+		start = req.path;
+		if (*raw != '\0' && start != raw)
+			FUZZ_CHECK(req.pathlen >= 4 &&
+			    memcmp(start, "/api", 4) == 0 &&
+			    (req.pathlen == 4 || start[4] == '/'));
+		owner = owner_of(req.path, req.pathlen, &uuid_ok);
+		check(exes[i], &req, &resp, owner);
 		http_response_free(&resp);
-		free(body);
 	}
 
 	/* With a token, a malformed id is a 400 (after authentication). */
-	if (r == -1 && (req.method == HTTP_GET || req.method == HTTP_POST)) {
+	owner = owner_of(req.path, req.pathlen, &uuid_ok);
+	if (owner != NULL && strcmp(owner, "idle-video") == 0 && !uuid_ok &&
+	    (req.method == HTTP_GET || req.method == HTTP_POST)) {
 		static char auth[] = "HTTP_AUTHORIZATION=" TOKEN;
 
 		envp[k++] = auth;
 		envp[k] = NULL;
-		serve(idle_video_handle, envp, &req, &resp, &body);
+		serve("idle-video", envp, &req, &resp);
 		FUZZ_CHECK(refused(&resp, 400));
 		http_response_free(&resp);
-		free(body);
 	}
 	free(m);
 	free(uri);

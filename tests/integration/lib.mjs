@@ -8,6 +8,9 @@ import path from 'node:path';
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// The tree whose scripts/seed and scripts/stack the tests run: the checkout,
+// or FPL_ROOT (a `make install` tree, PREFIX/lib/fcgi-pool-lab: tests/t/26-install.t).
+export const TREE = process.env.FPL_ROOT || ROOT;
 export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:8088';
 const dbUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://app@127.0.0.1:15432/app');
 export const PG_PORT = dbUrl.port || '5432';
@@ -27,7 +30,7 @@ export const scaled = (ms) => Math.round(ms * TIME_SCALE);
 
 // Runs scripts/seed and returns its JSON document.
 export function seed(users, personas, videos = 0, extra = []) {
-  const out = execFileSync(path.join(ROOT, 'scripts/seed'),
+  const out = execFileSync(path.join(TREE, 'scripts/seed'),
     ['--users', String(users), '--personas', String(personas), '--videos', String(videos), ...extra],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out);
@@ -61,7 +64,7 @@ export async function appConnections() {
 export async function stack(...args) {
   // The tests' DATABASE_URL is theirs: not the workers'.
   const { DATABASE_URL: _, ...env } = process.env;
-  const { stdout } = await run(path.join(ROOT, 'scripts/stack'), args, { env, timeout: scaled(60000) });
+  const { stdout } = await run(path.join(TREE, 'scripts/stack'), args, { env, timeout: scaled(60000) });
   return stdout;
 }
 

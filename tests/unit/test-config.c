@@ -3,8 +3,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -16,6 +18,10 @@ clear_env(void **state)
 	unsetenv("PG_IDLE_TIMEOUT_S");
 	unsetenv("CACHE_URLS");
 	unsetenv("DATABASE_URL");
+	unsetenv("FPL_CONFIG");
+	unsetenv("PGPASSFILE");
+	unsetenv("SESSION_TTL_S");
+	unsetenv("MEDIA_DIR");
 	return 0;
 }
 
@@ -67,6 +73,80 @@ test_config_refuses(void **state)
 	assert_non_null(strstr(err, "CACHE_URLS"));
 }
 
+/* Writes text to a new file; returns its path (static). */
+static const char *
+write_file(const char *text)
+{
+	static char	 path[64];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/tmp/fpl-test-config.XXXXXX");
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void
+test_config_file(void **state)
+{
+	struct config	 c;
+	char		 err[256];
+	const char	*path;
+
+	(void)state;
+	path = write_file("# the settings of a shared host\r\n"
+	    "\n"
+	    "  DATABASE_URL = host=/tmp dbname=fromfile \r\n"
+	    "PG_IDLE_TIMEOUT_S=7\n"
+	    "MEDIA_DIR=\"/srv/media dir\"\n"
+	    "PGPASSFILE='/home/a/.pgpass'\n"
+	    "SESSION_TTL_S=9");		/* no newline at the end */
+	setenv("FPL_CONFIG", path, 1);
+	setenv("SESSION_TTL_S", "30", 1);	/* the environment wins */
+	assert_true(config_load(&c, err, sizeof(err)));
+	assert_string_equal(c.settings_file, path);
+	assert_string_equal(c.database_url, "host=/tmp dbname=fromfile");
+	assert_int_equal(c.pg_idle_timeout_s, 7);
+	assert_string_equal(c.media_dir, "/srv/media dir");
+	assert_string_equal(getenv("PGPASSFILE"), "/home/a/.pgpass");
+	assert_int_equal(c.session_ttl_s, 30);
+	unlink(path);
+}
+
+static void
+test_config_file_refusals(void **state)
+{
+	static const struct {
+		const char	*text, *want;
+	} bad[] = {
+		{ "CACHE_URLS=1\nNO_SUCH_SETTING=1\n", ":2: unknown setting NO_SUCH_SETTING" },
+		{ "# fine\njust words\n", ":2: not KEY=value" },
+		{ "=value\n", ":1: unknown setting" },
+		{ "PG_IDLE_TIMEOUT_S=0\n", "PG_IDLE_TIMEOUT_S: not an integer" },
+		{ "PGpass=x\n", ":1: unknown setting" },
+	};
+	struct config	 c;
+	char		 err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *path = write_file(bad[i].text);
+
+		clear_env(NULL);
+		setenv("FPL_CONFIG", path, 1);
+		assert_false(config_load(&c, err, sizeof(err)));
+		if (strstr(err, bad[i].want) == NULL)
+			fail_msg("\"%s\": \"%s\" says nothing of \"%s\"",
+			    bad[i].text, err, bad[i].want);
+		unlink(path);
+	}
+	/* A file that FPL_CONFIG names must be there. */
+	setenv("FPL_CONFIG", "/nonexistent/fcgi-pool-lab.conf", 1);
+	assert_false(config_load(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/fcgi-pool-lab.conf"));
+}
+
 int
 main(void)
 {
@@ -74,6 +154,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_defaults, clear_env, clear_env),
 		cmocka_unit_test_setup_teardown(test_config_overrides, clear_env, clear_env),
 		cmocka_unit_test_setup_teardown(test_config_refuses, clear_env, clear_env),
+		cmocka_unit_test_setup_teardown(test_config_file, clear_env, clear_env),
+		cmocka_unit_test_setup_teardown(test_config_file_refusals, clear_env, clear_env),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

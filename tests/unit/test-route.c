@@ -1,0 +1,215 @@
+/*
+ * Unit tests of lib/route.c (the path as each server gives it, the checks
+ * before any handler) and of the answer's head (lib/http.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "route.h"
+
+#define ID	"0b7e9d1c-3f52-4c1e-9a66-0d4a2b8c9e10"
+#define IV	"/api/personas/" ID "/idle-video"
+
+/*
+ * One request for IV with ?x=1, as each server fills its parameters; all
+ * of them must give the same path.
+ */
+static const struct {
+	const char	*server;
+	const char	*params[4];
+	const char	*want;
+} path_cases[] = {
+	{ "lighttpd, fix-root-scriptname", { "SCRIPT_NAME=",
+	  "PATH_INFO=" IV, "REQUEST_URI=" IV "?x=1", NULL }, IV },
+	{ "lighttpd, a socket per prefix", { "SCRIPT_NAME=/api/personas",
+	  "PATH_INFO=/" ID "/idle-video", "REQUEST_URI=" IV "?x=1", NULL },
+	  IV },
+	{ "nginx, fastcgi_params", { "SCRIPT_NAME=" IV,
+	  "REQUEST_URI=" IV "?x=1", "DOCUMENT_URI=" IV, NULL }, IV },
+	{ "Apache, ScriptAliasMatch", { "SCRIPT_NAME=" IV,
+	  "REQUEST_URI=" IV "?x=1", NULL, NULL }, IV },
+	{ "Apache, .htaccess rewrite to a script",
+	  { "SCRIPT_NAME=/cgi-bin/idle-video.cgi", "REQUEST_URI=" IV "?x=1",
+	  "SCRIPT_FILENAME=/home/a/www/cgi-bin/idle-video.cgi", NULL }, IV },
+	{ "Apache, a site under /~alice/", { "SCRIPT_NAME=/~alice/cgi-bin/i",
+	  "REQUEST_URI=/~alice" IV "?x=1", NULL, NULL }, IV },
+	{ "CGI/1.1 minimum: no REQUEST_URI", { "SCRIPT_NAME=/api/personas",
+	  "PATH_INFO=/" ID "/idle-video", "QUERY_STRING=x=1", NULL }, IV },
+	{ "CGI/1.1, a script with the path after it",
+	  { "SCRIPT_NAME=/cgi-bin/api.cgi", "PATH_INFO=" IV, NULL, NULL }, IV },
+	{ "nothing at all", { NULL, NULL, NULL, NULL }, "" },
+	{ "no /api segment", { "REQUEST_URI=/apix/personas", NULL, NULL,
+	  NULL }, "/apix/personas" },
+	{ "just /api", { "REQUEST_URI=/app/api?x", NULL, NULL, NULL }, "/api" },
+};
+
+static void
+test_route_path_each_server(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(path_cases) / sizeof(path_cases[0]); i++) {
+		char		 buf[256];
+		const char	*path = NULL;
+		size_t		 len = 0;
+
+		if (!route_path((char *const *)path_cases[i].params, buf,
+		    sizeof(buf), &path, &len))
+			fail_msg("%s: no path", path_cases[i].server);
+		if (len != strlen(path_cases[i].want) ||
+		    memcmp(path, path_cases[i].want, len) != 0)
+			fail_msg("%s: \"%.*s\", not \"%s\"", path_cases[i].server,
+			    (int)len, path, path_cases[i].want);
+	}
+}
+
+static void
+test_route_path_too_long(void **state)
+{
+	const char	*params[] = { "SCRIPT_NAME=/api/personas",
+	    "PATH_INFO=/0123456789", NULL };
+	char		 buf[16];
+	const char	*path;
+	size_t		 len;
+
+	(void)state;
+	assert_false(route_path((char *const *)params, buf, sizeof(buf), &path,
+	    &len));
+}
+
+/* Admits METHOD PATH with a body of clen bytes as exe; returns the status. */
+static int
+admit(const char *exe, const char *method, const char *path, long long clen,
+    struct http_response *resp, struct http_request *req)
+{
+	static char	 uri[256], meth[64], buf[256];	/* req points into them */
+	char		*params[] = { uri, meth, NULL };
+	int		 status;
+
+	snprintf(uri, sizeof(uri), "REQUEST_URI=%s", path);
+	snprintf(meth, sizeof(meth), "REQUEST_METHOD=%s", method);
+	http_response_init(resp);
+	assert_true(route_read_params(params, req, buf, sizeof(buf), resp));
+	status = route_admit(req, resp, exe, clen) ? 0 : resp->status;
+	/* Every refusal is a JSON error. */
+	if (status != 0)
+		assert_non_null(resp->body);
+	http_response_free(resp);
+	return status;
+}
+
+static void
+test_route_admit(void **state)
+{
+	struct http_response	 r;
+	struct http_request	 q;
+
+	(void)state;
+	assert_int_equal(admit("personas", "GET", "/api/personas?limit=5", 0,
+	    &r, &q), 0);
+	assert_string_equal(q.route->template, "/api/personas");
+	assert_string_equal(r.route, "/api/personas");
+	assert_string_equal(q.query, "");	/* no QUERY_STRING was given */
+
+	assert_int_equal(admit("idle-video", "POST", IV, 2, &r, &q), 0);
+	assert_int_equal((int)q.paramlen, (int)strlen(ID));
+	assert_memory_equal(q.param, ID, strlen(ID));
+	assert_int_equal(admit("idle-video", "GET", "/api/personas/x/idle-video",
+	    0, &r, &q), 0);
+	assert_memory_equal(q.param, "x", 1);
+
+	/* Unknown addresses, whoever is asked. */
+	assert_int_equal(admit("personas", "GET", "/api/nothing", 0, &r, &q), 404);
+	assert_int_equal(admit("personas", "GET", "/api/personas/", 0, &r, &q), 404);
+	assert_int_equal(admit("idle-video", "GET", "/api/personas//idle-video",
+	    0, &r, &q), 404);
+	assert_int_equal(admit("idle-video", "GET", IV "/", 0, &r, &q), 404);
+	assert_int_equal(admit(NULL, "GET", "/api", 0, &r, &q), 404);
+	/* An address of another executable: the front end misroutes. */
+	assert_int_equal(admit("personas", "GET", IV, 0, &r, &q), 404);
+	assert_null(q.route);
+	assert_int_equal(admit(NULL, "GET", IV, 0, &r, &q), 0);
+
+	/* Methods: 405 with the route's own Allow, before the size. */
+	assert_int_equal(admit("personas", "POST", "/api/personas", 99999, &r,
+	    &q), 405);
+	assert_string_equal(r.allow, "GET");
+	assert_int_equal(admit("idle-video", "DELETE", IV, 0, &r, &q), 405);
+	assert_string_equal(r.allow, "GET, POST");
+	assert_int_equal(admit("idle-video", "get", IV, 0, &r, &q), 405);
+	assert_int_equal(admit("video-complete", "GET", "/api/video-complete",
+	    0, &r, &q), 405);
+	assert_string_equal(r.allow, "POST");
+
+	/* Sizes: each route's own limit. */
+	assert_int_equal(admit("personas", "GET", "/api/personas", 1, &r, &q),
+	    413);
+	assert_int_equal(admit("idle-video", "POST", IV, 1024, &r, &q), 0);
+	assert_int_equal(admit("idle-video", "POST", IV, 1025, &r, &q), 413);
+	assert_int_equal(admit("video-complete", "POST", "/api/video-complete",
+	    ROUTE_BODY_MAX, &r, &q), 0);
+	assert_int_equal(admit("video-complete", "POST", "/api/video-complete",
+	    ROUTE_BODY_MAX + 1, &r, &q), 413);
+}
+
+static void
+test_route_table_is_sound(void **state)
+{
+	(void)state;
+	for (const struct route *r = route_table; r->template != NULL; r++) {
+		assert_non_null(r->handler);
+		assert_non_null(r->exe);
+		assert_true(r->body_max <= ROUTE_BODY_MAX);
+		assert_true(r->methods != 0 &&
+		    (r->methods & ~(ROUTE_GET | ROUTE_POST)) == 0);
+		assert_string_equal(r->allow,
+		    r->methods == ROUTE_GET ? "GET" :
+		    r->methods == ROUTE_POST ? "POST" : "GET, POST");
+		assert_memory_equal(r->template, "/api/", 5);
+	}
+}
+
+static void
+test_http_response_head(void **state)
+{
+	struct http_response	 r;
+	char			 head[512];
+	size_t			 n;
+
+	(void)state;
+	http_response_init(&r);
+	r.status = 405;
+	r.allow = "GET, POST";
+	r.retry_after = 3;
+	n = http_response_head(&r, 42, head, sizeof(head));
+	assert_int_equal(n, strlen(head));
+	assert_memory_equal(head, "Status: 405 Method Not Allowed\r\n",
+	    strlen("Status: 405 Method Not Allowed\r\n"));
+	assert_non_null(strstr(head, "\r\nContent-Length: 42\r\n"));
+	assert_non_null(strstr(head, "\r\nAllow: GET, POST\r\n"));
+	assert_non_null(strstr(head, "\r\nRetry-After: 3\r\n"));
+	assert_string_equal(head + n - 4, "\r\n\r\n");
+
+	/* Too small a buffer: cut short, still a head that ends. */
+	n = http_response_head(&r, 42, head, 24);
+	assert_true(n < 24);
+	assert_string_equal(head + n - 2, "\r\n");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_path_each_server),
+		cmocka_unit_test(test_route_path_too_long),
+		cmocka_unit_test(test_route_admit),
+		cmocka_unit_test(test_route_table_is_sound),
+		cmocka_unit_test(test_http_response_head),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
