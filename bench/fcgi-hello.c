@@ -7,9 +7,15 @@
  * and the application's rows is the application's own work. It reads
  * nothing, touches no database and writes no log line.
  *
- * Started by scripts/bench under spawn-fcgi + multiwatch, as www-data; built
- * by mk/bench.mk into build/bench/. Never part of the service.
+ * Started by scripts/bench under spawn-fcgi + multiwatch, as www-data, or in
+ * place of idle-video behind each front end (its row 8 ceilings: nginx's
+ * worker set, mod_fcgid's class, mod_cgid's script). Like the workers, it
+ * is also a CGI program: started without a listening socket at fd 0, it
+ * answers its one request on standard output and exits. Built by
+ * mk/bench.mk into build/bench/. Never part of the service.
  */
+#include <sys/socket.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +36,32 @@ static const char response[] =
     "X-Content-Type-Options: nosniff\r\n"
     "\r\n";
 
+/* As lib/cgi_io.c decides: only a listening socket at fd 0 is FastCGI. */
+static int
+is_cgi(void)
+{
+	int		 listening = 0;
+	socklen_t	 len = sizeof(listening);
+
+	return getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+	    &len) == -1 || !listening;
+}
+
+/* Writes all of BUF to fd 1; 0 on success. */
+static int
+write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, buf, len);
+
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int
 main(void)
 {
@@ -43,6 +75,9 @@ main(void)
 		dprintf(STDERR_FILENO, "fcgi-hello: header does not fit\n");
 		return 1;
 	}
+	if (is_cgi())
+		return write_all(head, (size_t)headlen) != 0 ||
+		    write_all(BODY, (size_t)bodylen) != 0;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
 		dprintf(STDERR_FILENO, "fcgi-hello: FCGX_Init failed\n");
 		return 1;

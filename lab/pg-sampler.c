@@ -21,8 +21,9 @@
  * superuser, gets at most max_connections - reserved of them. With --pgbouncer it also reads
  * SHOW POOLS on that PgBouncer's admin console: its client connections
  * (the workers' connections), how many of them wait for a server
- * connection, and its server connections; the columns stay empty without
- * it. A tick whose server does not answer leaves its columns empty, and the
+ * connection, and its server connections, of ROLE's pools only (another
+ * role's, such as the laboratory's connect-probe, is not the workers'); the
+ * columns stay empty without it. A tick whose server does not answer leaves its columns empty, and the
  * sampler reconnects at the next one.
  *
  * Stops on SIGTERM or SIGINT or after --max-seconds, then prints on
@@ -193,10 +194,14 @@ main(int argc, char **argv)
 			if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 				long clients = 0, waiting = 0, servers = 0;
 				int cdb = col(r, "database");
+				int cuser = col(r, "user");
 
 				for (int row = 0; row < PQntuples(r); row++) {
 					if (cdb >= 0 && strcmp(PQgetvalue(r,
 					    row, cdb), "pgbouncer") == 0)
+						continue;
+					if (cuser >= 0 && strcmp(PQgetvalue(r,
+					    row, cuser), role) != 0)
 						continue;
 					clients += field(r, row,
 					    col(r, "cl_active")) + field(r, row,

@@ -3,7 +3,7 @@
 #   make bench            install what is missing, build the workers, the
 #                         benchmark's own FastCGI programs and (when its
 #                         source is there) the laboratory's gallery-load, then
-#                         run scripts/bench: one run, rows 1..7, the table.
+#                         run scripts/bench: one run, rows 1..8, the table.
 #   make bench-progs      only build build/bench/{fcgi-hello,fcgi-select1}
 #
 # scripts/bench runs its own stack (var/bench/stack, lighttpd on 8380) and

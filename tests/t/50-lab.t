@@ -3,10 +3,13 @@
 // The laboratory's tools on a small real run (TAP): a stack of its own
 // (var/lab/test, ports LABTEST_* of scripts/lib/ports), build/lab/delay-proxy in front
 // of PostgreSQL, build/lab/gallery-load with 2 browsers x 2 galleries,
-// build/lab/pg-sampler, and scripts/lab-report, the parsing scripts/repro
-// uses. The numbers are checked against each other and against PostgreSQL's
-// own count of statements (pg_stat_statements). Builds nothing: make test
-// has built the tools (mk/lab.mk adds them to `all`).
+// build/lab/pg-sampler, build/lab/connect-probe, and scripts/lab-report, the
+// parsing scripts/repro uses; then a small cgi-cold (the stack switched to
+// FRONT=apache-cgi, caches off): a PostgreSQL connection per request,
+// counted by PostgreSQL's own log. The numbers are checked against each
+// other and against PostgreSQL's own count of statements
+// (pg_stat_statements). Builds nothing: make test has built the tools
+// (mk/lab.mk adds them to `all`).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -89,8 +92,8 @@ async function waitPort(port) {
 }
 
 const children = [];
-function start(bin, args) {
-  const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(bin, args, env = process.env) {
+  const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   c.stdout.on('data', (d) => { out += d; });
   c.stderr.on('data', () => {});
@@ -100,7 +103,7 @@ function start(bin, args) {
 }
 
 async function main() {
-  for (const t of ['gallery-load', 'pg-sampler', 'delay-proxy']) {
+  for (const t of ['gallery-load', 'pg-sampler', 'delay-proxy', 'connect-probe']) {
     if (!ok(fs.existsSync(path.join(BIN, t)), `build/lab/${t} is built`)) throw new Error('run make first');
   }
   // Arguments: the repro script refuses what it does not know.
@@ -112,7 +115,8 @@ async function main() {
   }
   ok(rc === 2, 'scripts/repro refuses an unknown scenario with exit status 2', `status ${rc}`);
   const list = execFileSync(path.join(ROOT, 'scripts/repro'), ['--list'], { encoding: 'utf8' }).trim().split('\n');
-  ok(list.join(' ') === 'before-pooler before-direct bigger-pool after pgbouncer hosts', 'scripts/repro --list names the six scenarios', list);
+  ok(list.join(' ') === 'before-pooler before-direct bigger-pool after pgbouncer hosts cgi-cold cgi-pgbouncer',
+    'scripts/repro --list names the eight scenarios', list);
 
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(WORK, { recursive: true });
@@ -200,12 +204,54 @@ async function main() {
   fs.copyFileSync(csv, path.join(WORK, 'connections-pgdown.csv'));
   const table = execFileSync(path.join(ROOT, 'scripts/lab-report'), ['table', results], { encoding: 'utf8' });
   const rows = table.trim().split('\n');
-  ok(rows.length === 4 && /^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \(direct\) \| 100 % \(requests: 100 %\) \| none \|$/.test(rows[2])
+  ok(rows.length === 4 && /^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \| – · – \| – \(direct\) \| 100 % \(requests: 100 %\) \| none \|$/.test(rows[2])
     && /^\| `pgdown` .*\| 0 % \(requests: 0 %\) \| 2 × 503 db_unavailable\/unavailable \|$/.test(rows[3]),
   'lab-report table: one row per scenario with the measured numbers', table);
   execFileSync(path.join(ROOT, 'scripts/lab-report'), ['plot', results, WORK], { encoding: 'utf8' });
   const png = path.join(WORK, 'connections.png');
   ok(fs.existsSync(png) && fs.readFileSync(png).subarray(1, 4).toString() === 'PNG', 'lab-report plot: connections.png');
+
+  // --- cgi-cold, small: plain CGI under Apache mod_cgid, caches off. Every
+  // request is a process with a PostgreSQL connection of its own, which
+  // PostgreSQL's log counts (log_connections, as scripts/repro turns it on).
+  for (const q of ['ALTER SYSTEM SET log_connections = on', "ALTER SYSTEM SET log_timezone = 'UTC'",
+    'SELECT pg_reload_conf()']) psql(q);
+  const upCgi = stack('up', { FRONT: 'apache-cgi', PORT: String(PORT), PG_PORT: String(PG_PORT),
+    PG_MAX_CONNECTIONS: '20', PROVIDER: '0', WORKERS: '1', WORKERS_VIDEO_COMPLETE: '1', DATABASE_URL: PROXY_URL,
+    CACHE_URLS: '0', CACHE_SESSIONS: '0' });
+  ok(/^front=apache-cgi$/m.test(upCgi), 'the same stack switched to FRONT=apache-cgi', upCgi.trim().split('\n').slice(-4));
+  const pgLog = path.join(VAR, 'pg/server.log');
+  const off = fs.statSync(pgLog).size;
+  psql('SELECT pg_stat_statements_reset()');
+  // What a login costs a client, through the proxy, as app_engine (not app).
+  const probe = start(path.join(BIN, 'connect-probe'), ['--conninfo', PROXY_URL.replace('user=app', 'user=app_engine'),
+    '--out', path.join(WORK, 'probe.csv'), '--interval-ms', '20', '--max-seconds', '60'],
+  { PATH: process.env.PATH, PGPASSFILE: path.join(VAR, 'secrets/pgpass') });
+  const cgi = load('cgi-cold', ['--browsers', '2', '--galleries', '2']);
+  probe.kill('SIGTERM');
+  const probeOut = await probe.done;
+  fs.writeFileSync(path.join(WORK, 'probe.json'), probeOut);
+  ok(cgi.summary.galleries_ok === 4 && cgi.summary.requests === 24 && cgi.summary.requests_ok === 24,
+    'cgi-cold: 4 gallery loads of 6 requests, all OK through Apache mod_cgid', cgi.summary);
+  const qc = appQueries();
+  ok(qc === 24, 'cgi-cold: PostgreSQL counted 6 queries per gallery load', `${qc} queries`);
+  const slice = fs.readFileSync(pgLog).subarray(off).toString('utf8');
+  fs.writeFileSync(path.join(WORK, 'pg-connections.log'), slice);
+  const recCgi = JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario', '--name', 'cgi-cold',
+    '--summary', path.join(WORK, 'cgi-cold.summary.json'), '--requests', cgi.out, '--connections', csv,
+    '--queries', String(qc), '--pg-log', path.join(WORK, 'pg-connections.log'), '--probe', path.join(WORK, 'probe.json'),
+    '--meta', '{"title":"test","front":"apache-cgi","workers_per_exe":null,"hosts":1}'], { encoding: 'utf8' }));
+  const o = recCgi.opened;
+  ok(o && o.opened === 24 && o.refused === 0 && o.handshake_ms.p50 >= 2 * DELAY_MS,
+    'cgi-cold: PostgreSQL\'s log has one connection of app per request (24), none refused, each login at least a round trip', o);
+  const pr = recCgi.probe;
+  ok(pr && pr.ok >= 1 && pr.failed === 0 && pr.ms.p50 >= 2 * DELAY_MS,
+    'connect-probe: logins through the proxy, each at least a round trip', pr);
+  fs.writeFileSync(path.join(WORK, 'results-cgi.json'), JSON.stringify({ machine: {}, knobs: {}, scenarios: [recCgi] }));
+  const rowsCgi = execFileSync(path.join(ROOT, 'scripts/lab-report'), ['table', path.join(WORK, 'results-cgi.json')],
+    { encoding: 'utf8' }).trim().split('\n');
+  ok(/^\| `cgi-cold` \| CGI: a process per request \| 4 \| .* \| 6 \| \d+ \/ 20 \(17 open to the app\) \| [\d.]+ \/ 0 \| [\d.]+ ms \/ [\d.]+ ms · [\d.]+ ms \/ [\d.]+ ms \| – \(direct\) \| 100 % /.test(rowsCgi[2]),
+    'lab-report table: the cgi-cold row with the connections opened per second and the connect times', rowsCgi);
 }
 
 main().catch((e) => {
