@@ -126,7 +126,11 @@ config_trim(const char *s, const char **end)
 	return s;
 }
 
-bool
+/*
+ * Applies the text of a settings file (len bytes; name is for messages)
+ * to the environment, where a variable is not set already.
+ */
+static bool
 config_apply_text(const char *name, const char *text, size_t len,
     char *err, size_t errsz)
 {

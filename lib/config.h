@@ -78,12 +78,5 @@ struct config {
 bool	config_load(struct config *cfg, char *err, size_t errsz)
 	    MUSTCHECK;
 
-/*
- * Applies the text of a settings file (len bytes; name is for messages)
- * to the environment, as config_load does with the file. Exported for
- * tests/fuzz/config.c and the unit tests.
- */
-bool	config_apply_text(const char *name, const char *text, size_t len,
-	    char *err, size_t errsz) MUSTCHECK;
 
 #endif /* CONFIG_H */

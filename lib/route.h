@@ -51,8 +51,8 @@ bool	route_path(char *const *params, char *buf, size_t bufsz,
  * Fills req from the parameters of a request (strings point into them),
  * and its path as route_path finds it (into buf); gives the request its
  * id (route_request_id) in resp, and names it to the log (log_request).
- * Neither the route nor the body are looked at. Returns false with a 400 in resp when the path
- * cannot be found.
+ * Neither the route nor the body are looked at. Returns false with a 400
+ * in resp when the path cannot be found.
  */
 bool	route_read_params(char *const *params, struct http_request *req,
 	    char *buf, size_t bufsz, struct http_response *resp);

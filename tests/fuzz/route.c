@@ -5,10 +5,10 @@
  * The input is a request line as a server hands it over: its first byte
  * picks the method (GET, POST, PUT, DELETE, "get" or none at all), the
  * rest is REQUEST_URI, raw (a NUL ends it, as it ends a parameter). The
- * request is read by route_read_params and answered (route_admit, then the handler) as
- * each of the three executables (personas, idle-video, video-complete)
- * would (GET /api/health only admitted: it would ask the cache and
- * PostgreSQL). Without an Authorization header no handler gets past
+ * request is read by route_read_params and answered (route_admit, then
+ * the handler) as each of the three executables (personas, idle-video,
+ * video-complete) would (GET /api/health only admitted: it would ask the
+ * cache and PostgreSQL). Without an Authorization header no handler gets past
  * authentication, so no database, cache or provider is needed: the
  * handlers run with an empty struct app. A second request with a
  * well-formed token reaches idle_video_handle's malformed-id answer (only
