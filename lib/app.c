@@ -152,6 +152,15 @@ app_video_answer(struct http_response *resp, int code, const char *status,
 	http_ok(resp, code, o);
 }
 
+struct outbox *
+app_outbox(struct app *app)
+{
+	if (app->outbox == NULL)
+		app->outbox = outbox_open(app->cfg->outbox_path,
+		    app->cfg->cache_busy_timeout_ms, false);
+	return app->outbox;
+}
+
 void
 app_method_not_allowed(struct http_response *resp, const char *allow)
 {

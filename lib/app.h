@@ -68,6 +68,13 @@ void	app_db_failed(struct http_response *, enum db_status);
 void	app_video_answer(struct http_response *, int code, const char *status,
 	    const char *url, const char *job_id, const char *source);
 
+/*
+ * The outbox, opened on first use (a request worker's handle: a missing
+ * file is an error, never made here), and again after a failure; NULL
+ * when it cannot be opened.
+ */
+struct outbox *app_outbox(struct app *);
+
 /* Answers 405 with the Allow header. */
 void	app_method_not_allowed(struct http_response *, const char *allow);
 

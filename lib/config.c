@@ -115,8 +115,8 @@ config_file_key(const char *key, size_t len)
 }
 
 /* Skips blanks forward from s, and back from *end. */
-static const char *
-config_trim(const char *s, const char **end)
+static char *
+config_trim(char *s, char **end)
 {
 	while (s < *end && (*s == ' ' || *s == '\t'))
 		s++;
@@ -127,20 +127,20 @@ config_trim(const char *s, const char **end)
 }
 
 /*
- * Applies the text of a settings file (len bytes; name is for messages)
- * to the environment, where a variable is not set already.
+ * Applies the text of a settings file (len bytes, parsed in place; name
+ * is for messages) to the environment, where a variable is not set
+ * already.
  */
 static bool
-config_apply_text(const char *name, const char *text, size_t len,
-    char *err, size_t errsz)
+config_apply_text(const char *name, char *text, size_t len, char *err,
+    size_t errsz)
 {
-	const char	*p = text, *end = text + len;
-	char		 key[64], *value;
-	int		 line = 0;
+	char	*p = text, *end = text + len;
+	int	 line = 0;
 
 	while (p < end) {
-		const char	*eol = memchr(p, '\n', (size_t)(end - p));
-		const char	*k, *kend, *eq, *v, *vend;
+		char	*eol = memchr(p, '\n', (size_t)(end - p));
+		char	*k, *kend, *v, *vend, *eq;
 
 		if (eol == NULL)
 			eol = end;
@@ -160,14 +160,11 @@ config_apply_text(const char *name, const char *text, size_t len,
 		}
 		kend = eq;
 		k = config_trim(k, &kend);
-		if (!config_file_key(k, (size_t)(kend - k)) ||
-		    (size_t)(kend - k) >= sizeof(key)) {
+		if (!config_file_key(k, (size_t)(kend - k))) {
 			snprintf(err, errsz, "%s:%d: unknown setting %.*s", name,
 			    line, (int)(kend - k > 64 ? 64 : kend - k), k);
 			return false;
 		}
-		memcpy(key, k, (size_t)(kend - k));
-		key[kend - k] = '\0';
 		v = config_trim(eq + 1, &vend);
 		/* One pair of quotes around the value goes, as systemd's. */
 		if (vend - v >= 2 && (*v == '"' || *v == '\'') &&
@@ -175,48 +172,40 @@ config_apply_text(const char *name, const char *text, size_t len,
 			v++;
 			vend--;
 		}
-		if ((value = strndup(v, (size_t)(vend - v))) == NULL) {
-			snprintf(err, errsz, "%s: out of memory", name);
-			return false;
-		}
+		/* Both ends are in our copy of the file: cut them there. */
+		*kend = '\0';
+		*vend = '\0';
 		/* The environment wins over the file. */
-		if (setenv(key, value, 0) != 0) {
-			free(value);
+		if (setenv(k, v, 0) != 0) {
 			snprintf(err, errsz, "%s:%d: %s", name, line,
 			    strerror(errno));
 			return false;
 		}
-		free(value);
 	}
 	return true;
 }
 
 /*
- * Finds the settings file: FPL_CONFIG (which must exist), else
- * CONFIG_FILE_NAME beside the executable (if it exists). Returns 1 with
- * its path in path, 0 when there is none, -1 with err set.
+ * The settings file to read into path: the one FPL_CONFIG names (which
+ * must then exist), else CONFIG_FILE_NAME beside the executable, if it is
+ * there. Returns false when there is none to read.
  */
-static int
-config_file_path(char *path, size_t pathsz, char *err, size_t errsz)
+static bool
+config_file_path(char *path, size_t pathsz)
 {
 	const char	*named = getenv("FPL_CONFIG");
 	char		 exe[PATH_MAX];
 	ssize_t		 n;
 
 	if (named != NULL && *named != '\0') {
-		if ((size_t)snprintf(path, pathsz, "%s", named) >= pathsz) {
-			snprintf(err, errsz, "FPL_CONFIG is too long");
-			return -1;
-		}
-		return 1;
+		snprintf(path, pathsz, "%s", named);	/* cut: not found */
+		return true;
 	}
 	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
-		return 0;
+		return false;
 	exe[n] = '\0';
-	if ((size_t)snprintf(path, pathsz, "%s/%s", dirname(exe),
-	    CONFIG_FILE_NAME) >= pathsz)
-		return 0;
-	return access(path, F_OK) == 0 ? 1 : 0;
+	return (size_t)snprintf(path, pathsz, "%s/%s", dirname(exe),
+	    CONFIG_FILE_NAME) < pathsz && access(path, F_OK) == 0;
 }
 
 /* Reads the settings file, if there is one, into the environment. */
@@ -227,12 +216,12 @@ config_read_file(char *err, size_t errsz)
 	struct stat	 st;
 	ssize_t		 n;
 	size_t		 got = 0;
-	int		 fd, found;
+	int		 fd;
 	bool		 ok = false;
 
 	config_file_used[0] = '\0';
-	if ((found = config_file_path(path, sizeof(path), err, errsz)) <= 0)
-		return found == 0;
+	if (!config_file_path(path, sizeof(path)))
+		return true;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return false;
@@ -254,6 +243,7 @@ config_read_file(char *err, size_t errsz)
 		snprintf(err, errsz, "%s: a short read", path);
 		goto out;
 	}
+	text[got] = '\0';	/* room for cutting the last line */
 	if ((ok = config_apply_text(path, text, got, err, errsz)))
 		snprintf(config_file_used, sizeof(config_file_used), "%s",
 		    path);

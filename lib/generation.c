@@ -172,16 +172,6 @@ generation_webhook_id_ok(const char *s)
 	return n > 0;
 }
 
-/* Opens the outbox on first use, and again after a failure. */
-static struct outbox *
-generation_outbox(struct app *app)
-{
-	if (app->outbox == NULL)
-		app->outbox = outbox_open(app->cfg->outbox_path,
-		    app->cfg->cache_busy_timeout_ms, false);
-	return app->outbox;
-}
-
 void
 generation_webhook(struct app *app, const struct http_request *req,
     struct http_response *resp)
@@ -217,7 +207,7 @@ generation_webhook(struct app *app, const struct http_request *req,
 		return;
 	}
 	resp->source = "outbox";
-	if ((ob = generation_outbox(app)) != NULL)
+	if ((ob = app_outbox(app)) != NULL)
 		added = outbox_add(ob, req->webhook_id, pred.id,
 		    pred.status_text, pred.output, pred.error, clock_unix_s());
 	if (added == OUTBOX_FAILED) {

@@ -12,6 +12,7 @@ health_handle(struct app *app, const struct http_request *req,
 	enum db_status	 st;
 	PGresult	*res = NULL;
 	bool		 cache_ok;
+	struct outbox	*ob;
 	int		 pending = -1, dead = -1;
 
 	(void)req;
@@ -19,12 +20,8 @@ health_handle(struct app *app, const struct http_request *req,
 	st = db_exec(app->db, DB_PING, NULL, NULL, &res);
 	PQclear(res);
 	/* The outbox is the webhook's; other workers open it to count. */
-	if (app->outbox == NULL)
-		app->outbox = outbox_open(app->cfg->outbox_path,
-		    app->cfg->cache_busy_timeout_ms, false);
-	if (app->outbox != NULL &&
-	    !outbox_counts(app->outbox, &pending, &dead))
-		pending = dead = -1;
+	if ((ob = app_outbox(app)) != NULL)
+		(void)outbox_counts(ob, &pending, &dead);	/* -1: unknown */
 
 	if ((o = json_object_new_object()) == NULL) {
 		http_error(resp, API_INTERNAL, "Out of memory.");

@@ -30,7 +30,6 @@ http_response_init(struct http_response *r)
 	memset(r, 0, sizeof(*r));
 	r->status = 500;
 	r->source = "-";
-	r->route = "-";
 }
 
 void

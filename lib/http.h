@@ -74,7 +74,7 @@ struct http_response {
 	int		 retry_after;	/* seconds, 0 for no header */
 	const char	*allow;		/* Allow header of a 405, or NULL */
 	const char	*source;	/* for the access log */
-	const char	*route;		/* route template, for the access log */
+	const struct route *route;	/* the route admitted, or NULL */
 	/* X-Request-Id, in error bodies and log lines too; "" when none. */
 	char		 request_id[HTTP_REQUEST_ID_MAX + 1];
 };

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 
 #define METRICS_MAGIC	0x4d4c5046u	/* "FPLM" */
 #define METRICS_FILE	"metrics.shm"
@@ -28,24 +29,22 @@ static const int metrics_statuses[] = { 200, 201, 202, 204, 400, 401, 404,
 #define METRICS_NSTATUS	(sizeof(metrics_statuses) / sizeof(int) + 1)
 
 /* The answer sources (http_response's source); any other counts as "-". */
-static const char *const metrics_sources[] = { "cache", "job",
+enum metrics_source {
+	SOURCE_CACHE, SOURCE_JOB, SOURCE_QUICK_CHECK, SOURCE_DB, SOURCE_NONE,
+	METRICS_NSOURCE
+};
+static const char *const metrics_sources[METRICS_NSOURCE] = { "cache", "job",
     "quick-check", "db", "-" };
-#define METRICS_NSOURCE	(sizeof(metrics_sources) / sizeof(char *))
+
+/* The routes counted: route_table's, then "other" (no route: a 404). */
+#define METRICS_NROUTE	(ROUTE_COUNT + 1)
+#define ROUTE_OTHER	ROUTE_COUNT
 
 /* Upper bounds of the duration buckets, in µs; then +Inf. */
 static const int64_t metrics_buckets_us[] = { 500, 1000, 2500, 5000,
     10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
     5000000, 10000000 };
 #define METRICS_NBUCKET	(sizeof(metrics_buckets_us) / sizeof(int64_t) + 1)
-
-static const char *const metrics_routes[METRICS_ROUTE__MAX] = {
-	"/api/personas",			/* METRICS_ROUTE_PERSONAS */
-	"/api/personas/{id}/idle-video",	/* METRICS_ROUTE_IDLE_VIDEO */
-	"/api/video-complete",			/* METRICS_ROUTE_VIDEO_COMPLETE */
-	"/api/health",				/* METRICS_ROUTE_HEALTH */
-	"/api/metrics",				/* METRICS_ROUTE_METRICS */
-	"other",				/* METRICS_ROUTE_OTHER */
-};
 
 static const char *const metrics_calls[METRICS_CALL__MAX] = {
 	"create", "get", "cancel",
@@ -62,14 +61,14 @@ struct metrics_slot {
 struct metrics_file {
 	uint32_t	 magic;		/* written last, when the rest is */
 	uint32_t	 size;		/* sizeof(struct metrics_file) */
-	uint64_t	 requests[METRICS_ROUTE__MAX][METRICS_NSTATUS]
+	uint64_t	 requests[METRICS_NROUTE][METRICS_NSTATUS]
 			    [METRICS_NSOURCE];
-	uint64_t	 duration[METRICS_ROUTE__MAX][METRICS_NBUCKET];
-	uint64_t	 duration_sum_us[METRICS_ROUTE__MAX];
+	uint64_t	 duration[METRICS_NROUTE][METRICS_NBUCKET];
+	uint64_t	 duration_sum_us[METRICS_NROUTE];
 	uint64_t	 pg_queries[2][DB_STMT__MAX];	/* [engine] */
 	uint64_t	 pg_connects[2];
 	uint64_t	 pg_connect_failures[2][DB_STATUS__MAX];
-	uint64_t	 cache_hits, cache_misses, quick_checks;
+	uint64_t	 cache_hits, cache_misses;
 	uint64_t	 provider_calls[METRICS_CALL__MAX][PROVIDER__MAX];
 	uint64_t	 downloads[DOWNLOAD__MAX];
 	struct metrics_slot slots[METRICS_SLOTS];
@@ -201,30 +200,28 @@ metrics_close(void)
 	metrics_slot = NULL;
 }
 
-enum metrics_route
-metrics_route_of(const char *template)
+/* The label of route index r. */
+static const char *
+metrics_route_name(size_t r)
 {
-	if (template != NULL)
-		for (int r = 0; r < METRICS_ROUTE_OTHER; r++)
-			if (strcmp(template, metrics_routes[r]) == 0)
-				return (enum metrics_route)r;
-	return METRICS_ROUTE_OTHER;
+	return r < ROUTE_COUNT ? route_table[r].template : "other";
 }
 
 void
-metrics_request(enum metrics_route route, int status, const char *source,
+metrics_request(const struct route *r, int status, const char *source,
     int64_t micros)
 {
-	size_t	 st = METRICS_NSTATUS - 1, so = METRICS_NSOURCE - 1, b = 0;
+	size_t	 route = r != NULL ? (size_t)(r - route_table) : ROUTE_OTHER;
+	size_t	 st = METRICS_NSTATUS - 1, so = SOURCE_NONE, b = 0;
 
-	if (metrics == NULL || (unsigned)route >= METRICS_ROUTE__MAX)
+	if (metrics == NULL || route > ROUTE_OTHER)
 		return;
 	for (size_t i = 0; i < METRICS_NSTATUS - 1; i++)
 		if (metrics_statuses[i] == status) {
 			st = i;
 			break;
 		}
-	for (size_t i = 0; source != NULL && i < METRICS_NSOURCE - 1; i++)
+	for (size_t i = 0; source != NULL && i < SOURCE_NONE; i++)
 		if (strcmp(metrics_sources[i], source) == 0) {
 			so = i;
 			break;
@@ -234,8 +231,17 @@ metrics_request(enum metrics_route route, int status, const char *source,
 	ADD(metrics->requests[route][st][so], 1);
 	ADD(metrics->duration[route][b], 1);
 	ADD(metrics->duration_sum_us[route], (uint64_t)(micros > 0 ? micros : 0));
-	if (so == 2)
-		ADD(metrics->quick_checks, 1);
+}
+
+void
+metrics_cache(bool hit)
+{
+	if (metrics == NULL)
+		return;
+	if (hit)
+		ADD(metrics->cache_hits, 1);
+	else
+		ADD(metrics->cache_misses, 1);
 }
 
 void
@@ -266,17 +272,6 @@ metrics_pg_disconnect(void)
 	if (metrics_slot != NULL)
 		__atomic_store_n(&metrics_slot->pg_connected, 0,
 		    __ATOMIC_RELAXED);
-}
-
-void
-metrics_cache(bool hit)
-{
-	if (metrics == NULL)
-		return;
-	if (hit)
-		ADD(metrics->cache_hits, 1);
-	else
-		ADD(metrics->cache_misses, 1);
 }
 
 void
@@ -346,7 +341,7 @@ metrics_render_requests(struct metrics_text *t)
 {
 	metrics_head(t, "fpl_requests_total", "counter",
 	    "Requests answered, by route, status and answer source.");
-	for (size_t r = 0; r < METRICS_ROUTE__MAX; r++)
+	for (size_t r = 0; r < METRICS_NROUTE; r++)
 		for (size_t s = 0; s < METRICS_NSTATUS; s++)
 			for (size_t o = 0; o < METRICS_NSOURCE; o++) {
 				uint64_t n = LOAD(metrics->requests[r][s][o]);
@@ -361,12 +356,12 @@ metrics_render_requests(struct metrics_text *t)
 					snprintf(status, sizeof(status), "other");
 				metrics_printf(t, "fpl_requests_total{route=\"%s\","
 				    "status=\"%s\",source=\"%s\"} %llu\n",
-				    metrics_routes[r], status, metrics_sources[o],
+				    metrics_route_name(r), status, metrics_sources[o],
 				    (unsigned long long)n);
 			}
 	metrics_head(t, "fpl_request_duration_seconds", "histogram",
 	    "Time from a request's arrival at the worker to its answer.");
-	for (size_t r = 0; r < METRICS_ROUTE__MAX; r++) {
+	for (size_t r = 0; r < METRICS_NROUTE; r++) {
 		uint64_t	 cum = 0;
 
 		for (size_t b = 0; b < METRICS_NBUCKET; b++)
@@ -379,27 +374,68 @@ metrics_render_requests(struct metrics_text *t)
 			if (b < METRICS_NBUCKET - 1)
 				metrics_printf(t, "fpl_request_duration_seconds_"
 				    "bucket{route=\"%s\",le=\"%g\"} %llu\n",
-				    metrics_routes[r],
+				    metrics_route_name(r),
 				    (double)metrics_buckets_us[b] / 1e6,
 				    (unsigned long long)cum);
 			else
 				metrics_printf(t, "fpl_request_duration_seconds_"
 				    "bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-				    metrics_routes[r], (unsigned long long)cum);
+				    metrics_route_name(r), (unsigned long long)cum);
 		}
 		metrics_printf(t, "fpl_request_duration_seconds_sum{route=\"%s\"}"
 		    " %.6f\nfpl_request_duration_seconds_count{route=\"%s\"} "
-		    "%llu\n", metrics_routes[r],
+		    "%llu\n", metrics_route_name(r),
 		    (double)LOAD(metrics->duration_sum_us[r]) / 1e6,
-		    metrics_routes[r], (unsigned long long)cum);
+		    metrics_route_name(r), (unsigned long long)cum);
 	}
 }
 
+/* The executables of fpl_workers (the engine is a name of its own). */
+static const char *const metrics_exes[] = { "personas", "idle-video",
+    "video-complete", "engine" };
+#define METRICS_NEXE	(sizeof(metrics_exes) / sizeof(metrics_exes[0]))
+
+/* What the live processes' slots say: connections held, processes by exe. */
+struct metrics_live {
+	unsigned	 connections;
+	unsigned	 workers[METRICS_NEXE];
+};
+
+/* One pass over the slots, skipping those whose process has gone. */
 static void
-metrics_render_pg(struct metrics_text *t)
+metrics_live(struct metrics_live *live)
+{
+	memset(live, 0, sizeof(*live));
+	for (size_t i = 0; i < METRICS_SLOTS; i++) {
+		const struct metrics_slot *s = &metrics->slots[i];
+		int32_t pid = LOAD(s->pid);
+
+		if (pid == 0 || metrics_gone(pid))
+			continue;
+		if (LOAD(s->pg_connected))
+			live->connections++;
+		for (size_t x = 0; x < METRICS_NEXE; x++)
+			if (strncmp(s->exe, metrics_exes[x], sizeof(s->exe)) == 0)
+				live->workers[x]++;
+	}
+}
+
+/* The requests answered with source so, all routes and statuses. */
+static uint64_t
+metrics_answered(enum metrics_source so)
+{
+	uint64_t	 n = 0;
+
+	for (size_t r = 0; r < METRICS_NROUTE; r++)
+		for (size_t s = 0; s < METRICS_NSTATUS; s++)
+			n += LOAD(metrics->requests[r][s][so]);
+	return n;
+}
+
+static void
+metrics_render_pg(struct metrics_text *t, const struct metrics_live *live)
 {
 	static const char *const process[2] = { "worker", "engine" };
-	unsigned	 open_now = 0;
 
 	metrics_head(t, "fpl_pg_queries_total", "counter",
 	    "Statements sent to PostgreSQL, by statement and process kind.");
@@ -430,24 +466,15 @@ metrics_render_pg(struct metrics_text *t)
 				    db_status_reason((enum db_status)s),
 				    process[e], (unsigned long long)n);
 		}
-	for (size_t i = 0; i < METRICS_SLOTS; i++) {
-		int32_t pid = LOAD(metrics->slots[i].pid);
-
-		if (pid != 0 && !metrics_gone(pid) &&
-		    LOAD(metrics->slots[i].pg_connected))
-			open_now++;
-	}
 	metrics_head(t, "fpl_pg_connections", "gauge",
 	    "PostgreSQL connections held now by the live processes.");
-	metrics_printf(t, "fpl_pg_connections %u\n", open_now);
+	metrics_printf(t, "fpl_pg_connections %u\n", live->connections);
 }
 
 static void
-metrics_render_rest(struct metrics_text *t, int pending, int dead)
+metrics_render_rest(struct metrics_text *t, const struct metrics_live *live,
+    int pending, int dead)
 {
-	static const char *const exes[] = { "personas", "idle-video",
-	    "video-complete", "engine" };
-
 	metrics_head(t, "fpl_cache_hits_total", "counter",
 	    "Idle-video requests answered from the SQLite cache.");
 	metrics_printf(t, "fpl_cache_hits_total %llu\n",
@@ -456,10 +483,11 @@ metrics_render_rest(struct metrics_text *t, int pending, int dead)
 	    "Idle-video requests the SQLite cache could not answer.");
 	metrics_printf(t, "fpl_cache_misses_total %llu\n",
 	    (unsigned long long)LOAD(metrics->cache_misses));
+	/* Read off the requests: only the quick check answers so. */
 	metrics_head(t, "fpl_quick_checks_total", "counter",
 	    "Requests answered by the quick check.");
 	metrics_printf(t, "fpl_quick_checks_total %llu\n",
-	    (unsigned long long)LOAD(metrics->quick_checks));
+	    (unsigned long long)metrics_answered(SOURCE_QUICK_CHECK));
 	if (pending >= 0) {
 		metrics_head(t, "fpl_outbox_pending", "gauge",
 		    "Accepted webhook events not yet applied.");
@@ -492,19 +520,9 @@ metrics_render_rest(struct metrics_text *t, int pending, int dead)
 	}
 	metrics_head(t, "fpl_workers", "gauge",
 	    "Live processes of each executable, and the engine.");
-	for (size_t x = 0; x < sizeof(exes) / sizeof(exes[0]); x++) {
-		unsigned	 n = 0;
-
-		for (size_t i = 0; i < METRICS_SLOTS; i++) {
-			int32_t pid = LOAD(metrics->slots[i].pid);
-
-			if (pid != 0 && !metrics_gone(pid) &&
-			    strncmp(metrics->slots[i].exe, exes[x],
-			    sizeof(metrics->slots[i].exe)) == 0)
-				n++;
-		}
-		metrics_printf(t, "fpl_workers{exe=\"%s\"} %u\n", exes[x], n);
-	}
+	for (size_t x = 0; x < METRICS_NEXE; x++)
+		metrics_printf(t, "fpl_workers{exe=\"%s\"} %u\n", metrics_exes[x],
+		    live->workers[x]);
 }
 
 bool
@@ -512,14 +530,16 @@ metrics_render(char **out, size_t *outlen, int outbox_pending,
     int outbox_dead)
 {
 	struct metrics_text	 t = { NULL, 0, 0, false };
+	struct metrics_live	 live;
 
 	*out = NULL;
 	*outlen = 0;
 	if (metrics == NULL || (t.buf = malloc(t.cap = 16384)) == NULL)
 		return false;
+	metrics_live(&live);
 	metrics_render_requests(&t);
-	metrics_render_pg(&t);
-	metrics_render_rest(&t, outbox_pending, outbox_dead);
+	metrics_render_pg(&t, &live);
+	metrics_render_rest(&t, &live, outbox_pending, outbox_dead);
 	if (t.failed) {
 		free(t.buf);
 		return false;

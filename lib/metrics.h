@@ -23,16 +23,7 @@
 #include "download.h"
 #include "provider.h"
 
-/* The routes of the counters (route_table's, and those of no route). */
-enum metrics_route {
-	METRICS_ROUTE_PERSONAS,
-	METRICS_ROUTE_IDLE_VIDEO,
-	METRICS_ROUTE_VIDEO_COMPLETE,
-	METRICS_ROUTE_HEALTH,
-	METRICS_ROUTE_METRICS,
-	METRICS_ROUTE_OTHER,		/* no route: 404 */
-	METRICS_ROUTE__MAX
-};
+struct route;
 
 enum metrics_provider_call {
 	METRICS_CALL_CREATE,
@@ -51,16 +42,17 @@ bool	metrics_open(const char *path, const char *cache_path,
 /* Gives the slot back and unmaps the file. */
 void	metrics_close(void);
 
-/* The metrics route of a route template (NULL or unknown: OTHER). */
-enum metrics_route metrics_route_of(const char *template);
-
-/* One request answered: its route, status, answer source and duration. */
-void	metrics_request(enum metrics_route, int status, const char *source,
+/*
+ * One request answered: its route (an entry of route_table, or NULL for
+ * none), status, answer source and duration. The quick checks are read
+ * off these counts.
+ */
+void	metrics_request(const struct route *, int status, const char *source,
 	    int64_t micros);
+void	metrics_cache(bool hit);	/* an idle-video lookup */
 void	metrics_pg_query(enum db_stmt);
 void	metrics_pg_connect(enum db_status);	/* DB_OK: opened */
 void	metrics_pg_disconnect(void);
-void	metrics_cache(bool hit);
 void	metrics_provider(enum metrics_provider_call, enum provider_status);
 void	metrics_download(enum download_status);
 

@@ -3,6 +3,7 @@
  * and the checks that every request passes before its handler.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health.h"
 #include "idle_video.h"
 #include "log.h"
@@ -33,18 +35,8 @@ const struct route route_table[] = {
 	{ "/api/metrics", ROUTE_GET, "GET", 0, "personas", scrape_handle },
 	{ NULL, 0, NULL, 0, NULL, NULL },
 };
-
-/* The value of "name=value" in params, the first one; NULL if none. */
-static const char *
-route_param(char *const *params, const char *name, size_t len)
-{
-	for (; *params != NULL; params++)
-		if (strncmp(*params, name, len) == 0 && (*params)[len] == '=')
-			return *params + len + 1;
-	return NULL;
-}
-
-#define PARAM(params, name)	route_param((params), (name), sizeof(name) - 1)
+_Static_assert(sizeof(route_table) / sizeof(route_table[0]) ==
+    ROUTE_COUNT + 1, "ROUTE_COUNT is the number of routes");
 
 /* Leaves out whatever comes before the "/api" segment of path. */
 static void
@@ -61,22 +53,17 @@ route_unmount(const char **path, size_t *len)
 }
 
 bool
-route_path(char *const *params, char *buf, size_t bufsz, const char **path,
-    size_t *len)
+route_path(const char *uri, const char *script, const char *info, char *buf,
+    size_t bufsz, const char **path, size_t *len)
 {
-	const char	*uri = PARAM(params, "REQUEST_URI");
-	const char	*script, *info;
-	int		 n;
+	int	 n;
 
 	if (uri != NULL && *uri != '\0') {
 		*path = uri;
 		*len = strcspn(uri, "?");
 	} else {
-		if ((script = PARAM(params, "SCRIPT_NAME")) == NULL)
-			script = "";
-		if ((info = PARAM(params, "PATH_INFO")) == NULL)
-			info = "";
-		n = snprintf(buf, bufsz, "%s%s", script, info);
+		n = snprintf(buf, bufsz, "%s%s", script != NULL ? script : "",
+		    info != NULL ? info : "");
 		if (n < 0 || (size_t)n >= bufsz)
 			return false;
 		*path = buf;
@@ -94,6 +81,8 @@ bool
 route_read_params(char *const *params, struct http_request *req, char *buf,
     size_t bufsz, struct http_response *resp)
 {
+	const char	*uri = NULL, *script = NULL, *info = NULL;
+
 	memset(req, 0, sizeof(*req));
 	for (char *const *p = params; *p != NULL; p++) {
 		const char	*kv = *p;
@@ -110,6 +99,16 @@ route_read_params(char *const *params, struct http_request *req, char *buf,
 				dst = &req->front_request_id;
 			else if (IS("REMOTE_ADDR"))
 				dst = &req->remote_addr;
+			else if (IS("REQUEST_URI"))
+				dst = &uri;
+			break;
+		case 'S':
+			if (IS("SCRIPT_NAME"))
+				dst = &script;
+			break;
+		case 'P':
+			if (IS("PATH_INFO"))
+				dst = &info;
 			break;
 		case 'Q':
 			if (IS("QUERY_STRING"))
@@ -157,7 +156,8 @@ route_read_params(char *const *params, struct http_request *req, char *buf,
 	route_request_id(req, resp->request_id);
 	req->request_id = resp->request_id;
 	log_request(resp->request_id);
-	if (!route_path(params, buf, bufsz, &req->path, &req->pathlen)) {
+	if (!route_path(uri, script, info, buf, bufsz, &req->path,
+	    &req->pathlen)) {
 		req->path = "";
 		http_error(resp, API_BAD_REQUEST, "The address is too long.");
 		return false;
@@ -215,7 +215,7 @@ route_admit(struct http_request *req, struct http_response *resp,
 		http_error(resp, API_NOT_FOUND, "There is nothing here.");
 		return false;
 	}
-	resp->route = r->template;
+	resp->route = r;
 	if (exe != NULL && strcmp(exe, r->exe) != 0) {
 		/* The front end's configuration sends it to the wrong place. */
 		snprintf(msg, sizeof(msg), "This address is served by the %s "
@@ -295,16 +295,11 @@ route_write(struct http_io *io, const struct http_response *resp)
 bool
 route_request_id_valid(const char *s)
 {
-	size_t	 n = 0;
+	size_t	 n = s != NULL ? strnlen(s, HTTP_REQUEST_ID_MAX + 1) : 0;
 
-	if (s == NULL)
-		return false;
-	for (; s[n] != '\0'; n++)
-		if (n >= HTTP_REQUEST_ID_MAX || !((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
-			return false;
-	return n > 0;
+	return n > 0 && n <= HTTP_REQUEST_ID_MAX && strspn(s,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+	    == n;
 }
 
 void
@@ -327,15 +322,11 @@ route_request_id(const struct http_request *req,
 	 * that making one costs no system call.
 	 */
 	if (prefix[0] == '\0') {
-		unsigned char	 r[8];
+		uint64_t	 r;
 
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-			memset(r, 0, sizeof(r));
-		for (size_t i = 0; i < sizeof(r); i++)
-			snprintf(prefix + 2 * i, 3, "%02x", r[i]);
-		if (r[0] == 0 && r[7] == 0)	/* no randomness: the pid */
-			snprintf(prefix, sizeof(prefix), "%016lx",
-			    (unsigned long)getpid());
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint64_t)getpid() << 32 ^ (uint64_t)clock_mono_us();
+		snprintf(prefix, sizeof(prefix), "%016llx", (unsigned long long)r);
 	}
 	snprintf(id, HTTP_REQUEST_ID_MAX + 1, "%s-%lu", prefix, ++counter);
 }
@@ -381,7 +372,8 @@ route_serve(struct app *app, const char *exe, struct http_io *io,
 	    &body))
 		req.route->handler(app, &req, resp);
 	sent = route_write(io, resp);
-	snprintf(logroute, logroutesz, "%s %s", req.method_name, resp->route);
+	snprintf(logroute, logroutesz, "%s %s", req.method_name,
+	    resp->route != NULL ? resp->route->template : "-");
 	free(body);
 	return sent;
 }

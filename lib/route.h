@@ -37,19 +37,20 @@ struct route {
 };
 
 /*
- * Finds the path of a request in its parameters: REQUEST_URI up to its
- * query when the server gives it, else SCRIPT_NAME followed by PATH_INFO
- * (CGI/1.1's minimum), copied into buf. Either way, a mount point before
- * the "/api" segment (a site under /~user/ or /app/) is left out. Sets
- * *path (into params or buf) and *len; returns false when SCRIPT_NAME and
- * PATH_INFO do not fit into buf.
+ * Finds the path of a request from its parameters REQUEST_URI,
+ * SCRIPT_NAME and PATH_INFO (each NULL when not given): REQUEST_URI up to
+ * its query when the server gives it, else SCRIPT_NAME followed by
+ * PATH_INFO (CGI/1.1's minimum), copied into buf. Either way, a mount
+ * point before the "/api" segment (a site under /~user/ or /app/) is left
+ * out. Sets *path (into uri or buf) and *len; returns false when
+ * SCRIPT_NAME and PATH_INFO do not fit into buf.
  */
-bool	route_path(char *const *params, char *buf, size_t bufsz,
-	    const char **path, size_t *len);
+bool	route_path(const char *uri, const char *script, const char *info,
+	    char *buf, size_t bufsz, const char **path, size_t *len);
 
 /*
  * Fills req from the parameters of a request (strings point into them),
- * and its path as route_path finds it (into buf); gives the request its
+ * read in one pass, and its path as route_path finds it (into buf); gives the request its
  * id (route_request_id) in resp, and names it to the log (log_request).
  * Neither the route nor the body are looked at. Returns false with a 400
  * in resp when the path cannot be found.
@@ -106,7 +107,13 @@ bool	route_read_request(struct http_io *io, const char *exe,
 size_t	route_serve(struct app *, const char *exe, struct http_io *io,
 	    struct http_response *resp, char *logroute, size_t logroutesz);
 
-/* The table, for tests: its entries, ending with a NULL template. */
-extern const struct route route_table[];
+/* Entries of the route table. */
+#define ROUTE_COUNT	5
+
+/*
+ * The table: ROUTE_COUNT entries, then one with a NULL template. A
+ * route's index in it names its metrics (lib/metrics.c).
+ */
+extern const struct route route_table[ROUTE_COUNT + 1];
 
 #endif /* ROUTE_H */

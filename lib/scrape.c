@@ -34,6 +34,7 @@ scrape_handle(struct app *app, const struct http_request *req,
     struct http_response *resp)
 {
 	const struct config	*cfg = app->cfg;
+	struct outbox		*ob;
 	int			 pending = -1, dead = -1;
 	char			*text;
 	size_t			 len;
@@ -49,11 +50,8 @@ scrape_handle(struct app *app, const struct http_request *req,
 		    "Authorization: Bearer <METRICS_TOKEN>.");
 		return;
 	}
-	if (app->outbox == NULL)
-		app->outbox = outbox_open(cfg->outbox_path,
-		    cfg->cache_busy_timeout_ms, false);
-	if (app->outbox != NULL && !outbox_counts(app->outbox, &pending, &dead))
-		pending = dead = -1;
+	if ((ob = app_outbox(app)) != NULL)
+		(void)outbox_counts(ob, &pending, &dead);	/* -1: unknown */
 	if (!metrics_render(&text, &len, pending, dead)) {
 		http_error(resp, API_SERVICE_UNAVAILABLE,
 		    "The metrics file is not open in this worker.");

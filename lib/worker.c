@@ -75,45 +75,40 @@ worker_wait(struct app *app, int fd)
 	}
 }
 
-/* Writes the access-log line of a request that took since t0 and q0. */
+/*
+ * Answers one request through io, then writes its access-log line and
+ * counts it. f, the FastCGI exchange (NULL under CGI), is finished first,
+ * so that the answer leaves before the bookkeeping.
+ */
 static void
-worker_log(struct app *app, const char *logroute,
-    const struct http_response *resp, unsigned long q0, int64_t t0)
-{
-	struct log_access	 a;
-
-	a.route = logroute;
-	a.status = resp->status;
-	a.source = resp->source;
-	a.queries = (unsigned)(db_queries(app->db) - q0);
-	a.micros = clock_mono_us() - t0;
-	metrics_request(metrics_route_of(resp->route), resp->status,
-	    resp->source, a.micros);
-	log_access(&a);
-	log_request(NULL);
-}
-
-/* Answers one accepted FastCGI request and logs it. */
-static void
-worker_serve(struct app *app, const char *name, struct fcgi_io *f)
+worker_answer(struct app *app, const char *name, struct http_io *io,
+    struct fcgi_io *f)
 {
 	struct http_response	 resp;
+	struct log_access	 a;
 	unsigned long		 q0 = db_queries(app->db);
 	int64_t			 t0 = clock_mono_us();
 	char			 logroute[160];
 	size_t			 sent;
 
 	http_response_init(&resp);
-	sent = route_serve(app, name, &f->io, &resp, logroute,
-	    sizeof(logroute));
-	fcgi_io_finish(f);
-	worker_log(app, logroute, &resp, q0, t0);
+	sent = route_serve(app, name, io, &resp, logroute, sizeof(logroute));
+	if (f != NULL)
+		fcgi_io_finish(f);
+	a.route = logroute;
+	a.status = resp.status;
+	a.source = resp.source;
+	a.queries = (unsigned)(db_queries(app->db) - q0);
+	a.micros = clock_mono_us() - t0;
+	metrics_request(resp.route, resp.status, resp.source, a.micros);
+	log_access(&a);
+	log_request(NULL);
 	http_response_free(&resp);
 	/*
 	 * A big answer (a list of 1000 personas) leaves a big heap behind;
 	 * give it back, so that an idle worker stays small.
 	 */
-	if (sent > 64 * 1024)
+	if (f != NULL && sent > 64 * 1024)
 		malloc_trim(0);
 }
 
@@ -126,16 +121,10 @@ worker_cgi(struct app *app, const char *name)
 {
 	extern char		**environ;
 	struct cgi_io		 c;
-	struct http_response	 resp;
-	char			 logroute[160];
-	int64_t			 t0 = clock_mono_us();
 
 	cgi_io_init(&c, environ, STDIN_FILENO, STDOUT_FILENO,
 	    WORKER_CGI_READ_TIMEOUT_MS);
-	http_response_init(&resp);
-	(void)route_serve(app, name, &c.io, &resp, logroute, sizeof(logroute));
-	worker_log(app, logroute, &resp, 0, t0);
-	http_response_free(&resp);
+	worker_answer(app, name, &c.io, NULL);
 	app_close(app);
 	return 0;
 }
@@ -184,7 +173,7 @@ worker_fastcgi(struct app *app, const char *name)
 			continue;	/* another worker took it */
 		if (rc < 0)
 			break;
-		worker_serve(app, name, &f);
+		worker_answer(app, name, &f.io, &f);
 	}
 	log_msg(LOG_INFO, "stopping (%s)", worker_stopping ? "asked to" :
 	    "accept failed");

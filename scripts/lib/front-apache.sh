@@ -43,35 +43,17 @@ apache_up() {
 	apache_start "$name"
 }
 
+# In the foreground: $! is the parent's pid, as its PidFile says.
 apache_start() {
-	local name=$1 pid deadline owner errlog=$LOG_DIR/apache-error.log
-	owner=$(tcp_port_owner "$PORT")
-	[ -z "$owner" ] || die "port $PORT is taken by another program ($owner): stop it or choose another PORT"
-	say "starting Apache ($name) on 127.0.0.1:$PORT"
-	# In the foreground: $! is the parent's pid, as its PidFile says.
-	(cd / && close_extra_fds && exec_with_env APACHE_ENV setsid "$APACHE" -f "$VAR_DIR/$name.conf" \
-		-DFOREGROUND) </dev/null >>"$errlog" 2>&1 &
-	pid=$!
-	printf '%s\n' "$pid" >"$RUN_DIR/$name.pid"
-	deadline=$((SECONDS + READY_TIMEOUT_S))
-	until pid_is "$pid" apache2 && [ "$(http_answer GET /)" != "000 " ]; do
-		if ! pid_is "$pid" apache2 || [ $SECONDS -ge $deadline ]; then
-			show_log_tail "$errlog"
-			die "Apache ($name) does not answer on 127.0.0.1:$PORT (is the port taken? log: $errlog)"
-		fi
-		sleep 0.05
-	done
+	front_launch "Apache ($1)" "$1" apache2 "$LOG_DIR/apache-error.log" \
+		exec_with_env APACHE_ENV setsid "$APACHE" -f "$VAR_DIR/$1.conf" -DFOREGROUND
 }
 
 # Stops Apache NAME: SIGTERM to the parent, which stops its children and
 # (mod_fcgid) the FastCGI processes it spawned; what is left after
 # STOP_TIMEOUT_S is killed with the process group.
 apache_stop() {
-	local name=$1 pid
-	pid=$(apache_pid "$name") || { rm -f "$RUN_DIR/$name.pid"; return 0; }
-	say "stopping Apache ($name, pid $pid)"
-	stop_groups "$name=$pid"
-	rm -f "$RUN_DIR/$name.pid"
+	front_halt "Apache ($1)" "$1" apache2
 }
 
 apache_pid() {

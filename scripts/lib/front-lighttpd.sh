@@ -139,32 +139,14 @@ lighttpd_up() {
 	lighttpd_start
 }
 
+# Its stderr (errors before the error log is open) goes to the error log.
 lighttpd_start() {
-	local pid deadline owner errlog=$LOG_DIR/lighttpd-error.log
-	owner=$(tcp_port_owner "$PORT")
-	[ -z "$owner" ] || die "port $PORT is taken by another program ($owner): stop it or choose another PORT"
-	say "starting lighttpd on 127.0.0.1:$PORT"
-	# Its stderr (errors before the error log is open) goes to the same file.
-	(cd / && close_extra_fds && exec setsid /usr/sbin/lighttpd -D -f "$LIGHTTPD_CONF") \
-		</dev/null >>"$errlog" 2>&1 &
-	pid=$!
-	printf '%s\n' "$pid" >"$RUN_DIR/lighttpd.pid"
-	deadline=$((SECONDS + READY_TIMEOUT_S))
-	until pid_is "$pid" lighttpd && [ "$(http_answer GET /)" != "000 " ]; do
-		if ! pid_is "$pid" lighttpd || [ $SECONDS -ge $deadline ]; then
-			show_log_tail "$errlog"
-			die "lighttpd does not answer on 127.0.0.1:$PORT (is the port taken? log: $errlog)"
-		fi
-		sleep 0.05
-	done
+	front_launch lighttpd lighttpd lighttpd "$LOG_DIR/lighttpd-error.log" \
+		exec setsid /usr/sbin/lighttpd -D -f "$LIGHTTPD_CONF"
 }
 
 lighttpd_stop() {
-	local pid
-	pid=$(live_pid_from "$RUN_DIR/lighttpd.pid" lighttpd) || { rm -f "$RUN_DIR/lighttpd.pid"; return 0; }
-	say "stopping lighttpd (pid $pid)"
-	stop_groups "lighttpd=$pid"
-	rm -f "$RUN_DIR/lighttpd.pid"
+	front_halt lighttpd lighttpd lighttpd
 }
 
 lighttpd_pid() {

@@ -68,34 +68,16 @@ nginx_up() {
 	nginx_start
 }
 
+# In the foreground (daemon off): $! is the master's pid, as the pid file
+# says; its stderr goes to the error log too.
 nginx_start() {
-	local pid deadline owner errlog=$LOG_DIR/nginx-error.log
-	owner=$(tcp_port_owner "$PORT")
-	[ -z "$owner" ] || die "port $PORT is taken by another program ($owner): stop it or choose another PORT"
-	say "starting nginx on 127.0.0.1:$PORT"
 	nginx_cmd "$VAR_DIR/nginx.conf"
-	# In the foreground (daemon off): $! is the master's pid, as the
-	# pid file says; its stderr goes to the error log too.
-	(cd / && close_extra_fds && exec setsid "${NGINX_CMD[@]}" -g 'daemon off;') \
-		</dev/null >>"$errlog" 2>&1 &
-	pid=$!
-	printf '%s\n' "$pid" >"$RUN_DIR/nginx.pid"
-	deadline=$((SECONDS + READY_TIMEOUT_S))
-	until pid_is "$pid" nginx && [ "$(http_answer GET /)" != "000 " ]; do
-		if ! pid_is "$pid" nginx || [ $SECONDS -ge $deadline ]; then
-			show_log_tail "$errlog"
-			die "nginx does not answer on 127.0.0.1:$PORT (is the port taken? log: $errlog)"
-		fi
-		sleep 0.05
-	done
+	front_launch nginx nginx nginx "$LOG_DIR/nginx-error.log" \
+		exec setsid "${NGINX_CMD[@]}" -g 'daemon off;'
 }
 
 nginx_stop() {
-	local pid
-	pid=$(nginx_pid) || { rm -f "$RUN_DIR/nginx.pid"; return 0; }
-	say "stopping nginx (pid $pid)"
-	stop_groups "nginx=$pid"
-	rm -f "$RUN_DIR/nginx.pid"
+	front_halt nginx nginx nginx
 }
 
 nginx_pid() {

@@ -114,6 +114,42 @@ front_workers_log() {
 	fi
 }
 
+# Starts the server of a front end: LABEL names it in messages, NAME is its
+# pid file's (RUN_DIR/NAME.pid), COMM its process name; ERRLOG takes its
+# stderr. The rest is the command, run from / in a session of its own
+# (setsid: down kills its group), in the foreground, so that $! is the
+# server's pid: a command that execs (`exec setsid ...`, or
+# `exec_with_env ENV setsid ...`). Waits until the server answers on PORT.
+front_launch() {
+	local label=$1 name=$2 comm=$3 errlog=$4 pid deadline owner
+	shift 4
+	owner=$(tcp_port_owner "$PORT")
+	[ -z "$owner" ] || die "port $PORT is taken by another program ($owner): stop it or choose another PORT"
+	say "starting $label on 127.0.0.1:$PORT"
+	(cd / && close_extra_fds && "$@") </dev/null >>"$errlog" 2>&1 &
+	pid=$!
+	printf '%s\n' "$pid" >"$RUN_DIR/$name.pid"
+	deadline=$((SECONDS + READY_TIMEOUT_S))
+	until pid_is "$pid" "$comm" && [ "$(http_answer GET /)" != "000 " ]; do
+		if ! pid_is "$pid" "$comm" || [ $SECONDS -ge $deadline ]; then
+			show_log_tail "$errlog"
+			die "$label does not answer on 127.0.0.1:$PORT (is the port taken? log: $errlog)"
+		fi
+		sleep 0.05
+	done
+}
+
+# Stops the server of a front end (LABEL, NAME, COMM as front_launch's):
+# SIGTERM to it, then its process group is killed after STOP_TIMEOUT_S.
+# Silent when it does not run.
+front_halt() {
+	local label=$1 name=$2 comm=$3 pid
+	pid=$(live_pid_from "$RUN_DIR/$name.pid" "$comm") || { rm -f "$RUN_DIR/$name.pid"; return 0; }
+	say "stopping $label (pid $pid)"
+	stop_groups "$name=$pid"
+	rm -f "$RUN_DIR/$name.pid"
+}
+
 # ---------------------------------------------------------- error pages ---
 
 # The front ends' own errors under /api/: status, API.md's code, message.

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 
 static char	 dir[] = "/tmp/fpl-test-metrics.XXXXXX";
 static char	 cache[128];
@@ -58,7 +59,7 @@ test_metrics_shared_by_processes(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(cache, sizeof(cache), "%s/cache.sqlite", dir);
 	assert_true(metrics_open("", cache, "personas", false));
-	metrics_request(METRICS_ROUTE_PERSONAS, 200, "db", 1200);
+	metrics_request(&route_table[0], 200, "db", 1200);
 	metrics_pg_query(DB_PERSONAS_LIST);
 	metrics_pg_connect(DB_OK);
 
@@ -68,7 +69,7 @@ test_metrics_shared_by_processes(void **state)
 			metrics_close();
 			if (!metrics_open("", cache, "idle-video", false))
 				_exit(1);
-			metrics_request(METRICS_ROUTE_IDLE_VIDEO, 200, "cache",
+			metrics_request(&route_table[1], 200, "cache",
 			    300);
 			metrics_cache(true);
 			metrics_pg_query(DB_IDLE_VIDEO_GET);
@@ -128,7 +129,7 @@ test_metrics_refuses_a_foreign_file(void **state)
 	fclose(f);
 	assert_false(metrics_open(path, cache, "personas", false));
 	/* Counting without a file is a no-op, not a crash. */
-	metrics_request(METRICS_ROUTE_OTHER, 404, "-", 10);
+	metrics_request(NULL, 404, "-", 10);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	assert_int_equal(system(path), 0);
 }
