@@ -82,13 +82,42 @@ static pid_t			 metrics_pid;	/* who opened it */
 #define ADD(field, n)	__atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
 #define LOAD(field)	__atomic_load_n(&(field), __ATOMIC_RELAXED)
 
-/* Opens, sizes and maps the file at path; NULL when it cannot. */
+/*
+ * Whether the file at fd is a metrics file of ours with another layout
+ * (an older build's): its header says so.
+ */
+static bool
+metrics_older(int fd)
+{
+	uint32_t	 head[2];
+
+	return pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	    head[0] == METRICS_MAGIC && head[1] != sizeof(struct metrics_file);
+}
+
+/* Whether path still names the file open at fd. */
+static bool
+metrics_still_named(int fd, const char *path)
+{
+	struct stat	 a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Opens, sizes and maps the file at path; NULL when it cannot. A file of
+ * an older layout is replaced by a new one (once: replace says whether it
+ * may), its counts starting again; anything else that is not ours is left
+ * alone, and nothing is counted.
+ */
 static struct metrics_file *
-metrics_map(const char *path)
+metrics_map(const char *path, bool replace)
 {
 	struct metrics_file	*m = MAP_FAILED;
 	struct stat		 st;
 	int			 fd, err;
+	bool			 older = false;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) == -1) {
 		log_warn("metrics: %s", path);
@@ -106,11 +135,13 @@ metrics_map(const char *path)
 		    sizeof(struct metrics_file), path);
 		goto out;
 	}
+	if (st.st_size != 0 && metrics_older(fd)) {
+		older = true;
+		goto out;
+	}
 	if (st.st_size != 0 && st.st_size != sizeof(struct metrics_file)) {
-		log_warnx("metrics: %s is of another layout (%lld bytes, not "
-		    "%zu): counting nothing; remove it when every worker has "
-		    "stopped", path, (long long)st.st_size,
-		    sizeof(struct metrics_file));
+		log_warnx("metrics: %s is not a metrics file of ours (%lld "
+		    "bytes): counting nothing", path, (long long)st.st_size);
 		goto out;
 	}
 	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -131,8 +162,20 @@ out:
 	 * Unlocked by name: a mapping holds the open file description, and
 	 * with it the lock, past close(2).
 	 */
+	if (older && replace && metrics_still_named(fd, path)) {
+		/*
+		 * Under its lock, and only while the path still names it:
+		 * another process may have replaced it already.
+		 */
+		log_msg(LOG_INFO, "metrics: %s is of an older layout: replaced, "
+		    "its counts start again", path);
+		if (unlink(path) == -1)
+			log_warn("metrics: unlink %s", path);
+	}
 	(void)flock(fd, LOCK_UN);
 	close(fd);	/* the mapping and its counts stay */
+	if (older)
+		return replace ? metrics_map(path, false) : NULL;
 	return m == MAP_FAILED ? NULL : m;
 }
 
@@ -165,7 +208,7 @@ metrics_open(const char *path, const char *cache_path, const char *exe,
 			return false;
 		path = buf;
 	}
-	if ((metrics = metrics_map(path)) == NULL)
+	if ((metrics = metrics_map(path, true)) == NULL)
 		return false;
 	metrics_engine = engine ? 1 : 0;
 	metrics_pid = me;

@@ -130,6 +130,24 @@ test_metrics_refuses_a_foreign_file(void **state)
 	assert_false(metrics_open(path, cache, "personas", false));
 	/* Counting without a file is a no-op, not a crash. */
 	metrics_request(NULL, 404, "-", 10);
+
+	/* Ours, of an older layout: replaced, and counted in again. */
+	assert_non_null(f = fopen(path, "w"));
+	fwrite(&(uint32_t[]){ 0x4d4c5046u, 64 }, sizeof(uint32_t), 2, f);
+	fwrite(&(char[56]){ 0 }, 1, 56, f);
+	fclose(f);
+	assert_true(metrics_open(path, cache, "personas", false));
+	metrics_request(NULL, 404, "-", 10);
+	{
+		char	*text;
+		size_t	 len;
+
+		assert_true(metrics_render(&text, &len, -1, -1));
+		assert_int_equal(value_of(text, "fpl_requests_total{route="
+		    "\"other\",status=\"404\",source=\"-\"}"), 1);
+		free(text);
+	}
+	metrics_close();
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	assert_int_equal(system(path), 0);
 }
