@@ -201,6 +201,8 @@ metrics_open(const char *path, const char *cache_path, const char *exe,
 		metrics = NULL;
 		metrics_slot = NULL;
 	}
+	if (path != NULL && strcmp(path, "off") == 0)
+		return false;	/* counting turned off: every count a no-op */
 	if (path == NULL || *path == '\0') {
 		snprintf(dir, sizeof(dir), "%s", cache_path);
 		if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", dirname(dir),

@@ -33,8 +33,9 @@ enum metrics_provider_call {
 };
 
 /*
- * Maps the metrics file at path ("" for metrics.shm beside cache_path),
- * making it if needed, and takes a slot for this process, named exe.
+ * Maps the metrics file at path ("" for metrics.shm beside cache_path,
+ * "off" for none), making it if needed, and takes a slot for this process,
+ * named exe.
  * Returns false (and counts nothing) when it cannot; says why in the log.
  */
 bool	metrics_open(const char *path, const char *cache_path,
