@@ -28,6 +28,10 @@ app_open(struct app *app, struct config *cfg, const char *name,
 	}
 	level = log_level_parse(cfg->log_level);
 	log_init(name, level < 0 ? LOG_INFO : (enum log_level)level);
+	/* The outbox command, run by hand, keeps its terminal. */
+	if (strcmp(name, "outbox") != 0 && !log_open_file(cfg->log_path))
+		log_warn("LOG_PATH %s cannot be opened, logging to standard "
+		    "error", cfg->log_path);
 	if (getuid() == 0 || geteuid() == 0) {
 		log_warnx("refusing to run as root: start me as the service's "
 		    "user (scripts/stack does)");

@@ -48,6 +48,7 @@ static const struct config_entry config_table[] = {
 	{ "CACHE_BUSY_TIMEOUT_MS", CONFIG_INT, OFF(cache_busy_timeout_ms),
 	  "2000", 0, 60000 },
 	{ "LOG_LEVEL", CONFIG_STR, OFF(log_level), "info", 0, 0 },
+	{ "LOG_PATH", CONFIG_STR, OFF(log_path), "", 0, 0 },
 	{ "PUBLIC_BASE_URL", CONFIG_STR, OFF(public_base_url),
 	  "http://127.0.0.1:8088", 0, 0 },
 	{ "MEDIA_DIR", CONFIG_STR, OFF(media_dir), "var/media", 0, 0 },

@@ -41,6 +41,7 @@ struct config {
 	int		 pg_idle_timeout_s;	/* close an idle connection */
 	int		 cache_busy_timeout_ms;	/* SQLite busy handler */
 	const char	*log_level;		/* debug, info, warn, error */
+	const char	*log_path;		/* "": standard error */
 	const char	*public_base_url;	/* how clients reach us */
 	const char	*media_dir;		/* our video storage */
 	const char	*webhook_secret;	/* whsec_... */

@@ -496,6 +496,7 @@ engine_run(struct app *app)
 		log_msg(LOG_INFO, "engine: started (outbox %s: %d pending, "
 		    "%d dead)", app->cfg->outbox_path, pending, dead);
 	while (!engine_stopping) {
+		log_reopen();	/* if SIGHUP asked for it */
 		/* Removed or replaced: the engine makes it again, workers never. */
 		if (!outbox_intact(app->outbox)) {
 			struct outbox *o = outbox_open(app->cfg->outbox_path,
@@ -623,6 +624,9 @@ engine_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);	/* multiwatch's "finish, then exit" */
+	sa.sa_handler = log_on_reopen_signal;	/* as the workers do */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	engine_start_up(&app);

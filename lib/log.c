@@ -2,6 +2,8 @@
  * log.c: single-line, single-write logging to standard error.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,8 @@ static const char	*log_prog = "fcgi-pool-lab";
 static enum log_level	 log_min = LOG_INFO;
 static long		 log_pid;	/* of the process that called log_init */
 static const char	*log_request_id;	/* of the request in hand, or NULL */
+static const char	*log_path;	/* LOG_PATH, or NULL: fd 2 as given */
+static volatile sig_atomic_t log_reopen_asked;
 
 static const char *const log_names[LOG__MAX] = {
 	"debug",	/* LOG_DEBUG */
@@ -35,6 +39,59 @@ log_init(const char *prog, enum log_level min)
 	log_prog = prog;
 	log_min = min;
 	log_pid = (long)getpid();
+}
+
+/* Opens log_path onto fd 2; false (errno set) leaves fd 2 as it was. */
+static bool
+log_open_path(void)
+{
+	int	 fd, saved;
+
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return false;
+	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return false;
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
+	return true;
+}
+
+bool
+log_open_file(const char *path)
+{
+	if (path == NULL || *path == '\0')
+		return true;
+	log_path = path;
+	return log_open_path();
+}
+
+void
+log_on_reopen_signal(int sig)
+{
+	(void)sig;
+	log_reopen_asked = 1;
+}
+
+void
+log_reopen(void)
+{
+	if (!log_reopen_asked)
+		return;
+	log_reopen_asked = 0;
+	if (log_path == NULL)
+		return;
+	/* The last line of the old file, then the first of the new one. */
+	log_msg(LOG_INFO, "log: reopening %s", log_path);
+	if (!log_open_path())
+		log_warn("log: cannot reopen %s, writing on to the old file",
+		    log_path);
+	else
+		log_msg(LOG_INFO, "log: reopened %s", log_path);
 }
 
 int

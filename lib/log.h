@@ -4,7 +4,9 @@
  * Under spawn-fcgi -n the worker's fd 2 is the worker log file, so writing
  * to it directly (never through libfcgi's streams) keeps messages that
  * happen outside a request. Every line is written with one write(2), so the
- * lines of several workers appending to one file never interleave.
+ * lines of several workers appending to one file never interleave. With
+ * LOG_PATH set, the process opens that file onto fd 2 itself, and opens it
+ * again on SIGHUP or SIGUSR2, so that logrotate can rename it.
  *
  * Lines look like:
  *   2026-11-26T15:04:05Z idle-video[1234] warn: db: connect: <reason> req=<id>
@@ -13,6 +15,7 @@
 #ifndef LOG_H
 #define LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level {
@@ -31,6 +34,24 @@ void	log_init(const char *prog, enum log_level min);
  * ends with " req=<id>". id is not copied: keep it alive until cleared.
  */
 void	log_request(const char *id);
+
+/*
+ * Sends every later line (and whatever else this process writes to fd 2)
+ * to the file at path, opened for appending (made 0640 if missing), in
+ * place of the standard error it was given; NULL or "": keep that.
+ * Returns false, with errno set and fd 2 as it was, when path cannot be
+ * opened. The path is kept (not copied) for log_reopen.
+ */
+bool	log_open_file(const char *path);
+
+/*
+ * A signal handler (SIGHUP, SIGUSR2) that asks for the log file to be
+ * opened again, after logrotate renamed it; log_reopen, called between
+ * two requests, does it. Async-signal-safe.
+ */
+void	log_on_reopen_signal(int sig);
+/* Opens the log file again if a signal asked for it; says so in both. */
+void	log_reopen(void);
 
 /* The level named by s ("debug", "info", "warn", "error"), or -1. */
 int	log_level_parse(const char *s);

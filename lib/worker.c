@@ -57,6 +57,7 @@ worker_wait(struct app *app, int fd)
 	for (;;) {
 		if (worker_stopping)
 			return WAIT_STOP;
+		log_reopen();	/* if SIGHUP asked for it */
 		timeout_ms = -1;
 		if (db_connected(app->db))
 			timeout_ms = (int)(db_idle_left_us(app->db,
@@ -159,6 +160,14 @@ worker_fastcgi(struct app *app, const char *name)
 	sa.sa_flags = SA_RESTART;	/* a read in progress goes on */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	/*
+	 * SIGHUP (logrotate's postrotate) and SIGUSR2 (which multiwatch
+	 * passes on to its workers; SIGHUP would stop multiwatch itself):
+	 * open the log file again, between two requests.
+	 */
+	sa.sa_handler = log_on_reopen_signal;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_msg(LOG_INFO, "started (cache %s, urls %s, sessions %s)",
 	    app->cfg->cache_path, app->cfg->cache_urls ? "on" : "off",

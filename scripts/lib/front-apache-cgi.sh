@@ -105,6 +105,7 @@ apache_cgi_up() {
 apache_cgi_start() { apache_start apache-cgi; drain_up; }
 apache_cgi_stop() { drain_stop; apache_stop apache-cgi; }
 apache_cgi_pid() { apache_pid apache-cgi; }
+apache_cgi_reopen_logs() { apache_reopen_logs apache-cgi; }
 apache_cgi_log() { printf '%s\n' "$LOG_DIR/apache-error.log"; }
 
 apache_cgi_status() {

@@ -52,6 +52,7 @@ apache_fcgid_up() {
 apache_fcgid_start() { apache_start apache-fcgid; }
 apache_fcgid_stop() { apache_stop apache-fcgid; }
 apache_fcgid_pid() { apache_pid apache-fcgid; }
+apache_fcgid_reopen_logs() { apache_reopen_logs apache-fcgid; }
 apache_fcgid_log() { printf '%s\n' "$LOG_DIR/apache-error.log"; }
 
 # Pids of the FastCGI processes of executable E that this Apache spawned.

@@ -25,20 +25,25 @@ apache_tree() {
 # Checks the rendered configuration NEW and puts it in place; (re)starts
 # Apache NAME unless it runs with that very configuration.
 apache_up() {
-	local name=$1 new=$2 conf=$VAR_DIR/$1.conf pid
+	local name=$1 new=$2 conf=$VAR_DIR/$1.conf pid changed=0
 	if ! (exec_with_env APACHE_ENV "$APACHE" -t -f "$new") >"$new.check" 2>&1; then
 		sed 's/^/    /' "$new.check" >&2
 		die "Apache refuses the generated configuration $new"
 	fi
 	rm -f "$new.check"
-	if install_conf "$new" "$conf"; then
-		if pid=$(apache_pid "$name"); then
-			say "$name: Apache's configuration changed: restarting it"
-			apache_stop "$name"
+	install_conf "$new" "$conf" && changed=1
+	if pid=$(apache_pid "$name"); then
+		if [ "${FRONT_RELOAD:-0}" = 1 ]; then
+			# USR1, a graceful restart: children finish their requests.
+			front_reload "Apache ($name)" "$name" apache2 "$LOG_DIR/apache-error.log" USR1
+			return
 		fi
-	elif pid=$(apache_pid "$name"); then
-		say "$name: Apache already running (pid $pid)"
-		return
+		if [ $changed -eq 0 ]; then
+			say "$name: Apache already running (pid $pid)"
+			return
+		fi
+		say "$name: Apache's configuration changed: restarting it"
+		apache_stop "$name"
 	fi
 	apache_start "$name"
 }
@@ -54,6 +59,15 @@ apache_start() {
 # STOP_TIMEOUT_S is killed with the process group.
 apache_stop() {
 	front_halt "Apache ($1)" "$1" apache2
+}
+
+# USR1 (graceful restart) opens Apache's logs again, as Debian's own
+# logrotate file for apache2 does.
+apache_reopen_logs() {
+	local pid
+	if pid=$(apache_pid "$1"); then
+		kill -USR1 "$pid"
+	fi
 }
 
 apache_pid() {

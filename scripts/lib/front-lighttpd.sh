@@ -2,7 +2,7 @@
 # sourced by scripts/stack: lighttpd (as www-data) serving www/, MEDIA_DIR
 # under /media/ and /api/... through the worker sets' sockets. Its
 # configuration is generated here (lighttpd_conf), not from a template.
-#   lighttpd_up, lighttpd_start, lighttpd_stop, lighttpd_status
+#   lighttpd_up, lighttpd_start, lighttpd_stop, lighttpd_status, lighttpd_reopen_logs
 
 
 # Prints lighttpd's configuration.
@@ -19,6 +19,8 @@ server.document-root = "$WWW_DIR"
 server.pid-file = "$RUN_DIR/lighttpd.pid"
 server.errorlog = "$LOG_DIR/lighttpd-error.log"
 accesslog.filename = "$LOG_DIR/lighttpd-access.log"
+# The default format, then the answer's X-Request-Id: the id in the worker's log.
+accesslog.format = "%h %V %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\" req=%{X-Request-Id}o"
 
 server.max-request-size = 64            # KB: no request body of ours is bigger
 server.max-read-idle = 30
@@ -126,7 +128,15 @@ lighttpd_up() {
 		die "lighttpd refuses the generated configuration $new"
 	fi
 	rm -f "$new.check"
+	# lighttpd reads it again as www-data when it restarts gracefully.
+	chgrp www-data "$new"
+	chmod 0640 "$new"
 	if pid=$(live_pid_from "$RUN_DIR/lighttpd.pid" lighttpd); then
+		if [ "${FRONT_RELOAD:-0}" = 1 ]; then
+			mv -f "$new" "$LIGHTTPD_CONF"
+			front_reload lighttpd lighttpd lighttpd "$LOG_DIR/lighttpd-error.log" USR1
+			return
+		fi
 		if cmp -s "$new" "$LIGHTTPD_CONF"; then
 			rm -f "$new"
 			say "lighttpd already running (pid $pid)"
@@ -147,6 +157,14 @@ lighttpd_start() {
 
 lighttpd_stop() {
 	front_halt lighttpd lighttpd lighttpd
+}
+
+# SIGHUP: lighttpd opens its logs again (USR1 would restart it).
+lighttpd_reopen_logs() {
+	local pid
+	if pid=$(lighttpd_pid); then
+		kill -HUP "$pid"
+	fi
 }
 
 lighttpd_pid() {

@@ -44,7 +44,7 @@ nginx_cmd() {
 # up's nginx part: render and test the configuration; leave a running nginx
 # alone if it did not change.
 nginx_up() {
-	local pid conf=$VAR_DIR/nginx.conf new=$VAR_DIR/nginx.conf.new
+	local pid conf=$VAR_DIR/nginx.conf new=$VAR_DIR/nginx.conf.new changed=0
 	api_error_pages
 	install -d -m 0750 -o www-data -g www-data "$VAR_DIR/nginx"
 	[ -f "$LOG_DIR/nginx-error.log" ] || install -m 0640 -o www-data -g www-data /dev/null "$LOG_DIR/nginx-error.log"
@@ -56,14 +56,20 @@ nginx_up() {
 		die "nginx refuses the generated configuration $new"
 	fi
 	rm -f "$new.check"
-	if install_conf "$new" "$conf"; then
-		if pid=$(nginx_pid); then
-			say "nginx's configuration changed: restarting it"
-			nginx_stop
+	install_conf "$new" "$conf" && changed=1
+	if pid=$(nginx_pid); then
+		if [ "${FRONT_RELOAD:-0}" = 1 ]; then
+			# HUP: new worker processes with the new configuration,
+			# the old ones finish their requests and exit.
+			front_reload nginx nginx nginx "$LOG_DIR/nginx-error.log" HUP
+			return
 		fi
-	elif pid=$(nginx_pid); then
-		say "nginx already running (pid $pid)"
-		return
+		if [ $changed -eq 0 ]; then
+			say "nginx already running (pid $pid)"
+			return
+		fi
+		say "nginx's configuration changed: restarting it"
+		nginx_stop
 	fi
 	nginx_start
 }
@@ -78,6 +84,14 @@ nginx_start() {
 
 nginx_stop() {
 	front_halt nginx nginx nginx
+}
+
+# USR1: nginx opens its logs again.
+nginx_reopen_logs() {
+	local pid
+	if pid=$(nginx_pid); then
+		kill -USR1 "$pid"
+	fi
 }
 
 nginx_pid() {

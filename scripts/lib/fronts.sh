@@ -139,6 +139,27 @@ front_launch() {
 	done
 }
 
+# Asks the running front end LABEL (pid file run/NAME.pid, command COMM,
+# error log ERRLOG) for a graceful restart with signal SIG: it keeps its
+# listening socket (new connections wait in its backlog), finishes the
+# requests in hand and reads its configuration again. Waits until it
+# answers again (reload).
+front_reload() {
+	local label=$1 name=$2 comm=$3 errlog=$4 sig=$5 pid deadline
+	pid=$(live_pid_from "$RUN_DIR/$name.pid" "$comm") || die "$label is not running: run scripts/stack up"
+	say "restarting $label gracefully (pid $pid, SIG$sig)"
+	kill -s "$sig" "$pid"
+	deadline=$((SECONDS + READY_TIMEOUT_S))
+	sleep 0.1
+	until pid_is "$pid" "$comm" && [ "$(http_answer GET /)" != "000 " ]; do
+		if ! pid_is "$pid" "$comm" || [ $SECONDS -ge $deadline ]; then
+			show_log_tail "$errlog"
+			die "$label did not come back after SIG$sig (log: $errlog)"
+		fi
+		sleep 0.05
+	done
+}
+
 # Stops the server of a front end (LABEL, NAME, COMM as front_launch's):
 # SIGTERM to it, then its process group is killed after STOP_TIMEOUT_S.
 # Silent when it does not run.

@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,12 +86,72 @@ test_log_access_fields(void **state)
 	assert_int_equal(log_level_parse("loud"), -1);
 }
 
+/* The whole of file path, in buf. */
+static void
+slurp(const char *path, char *buf, size_t bufsz)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, bufsz - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * LOG_PATH: lines go to the file; after logrotate's rename, SIGHUP makes
+ * the next log_reopen open the path anew, and later lines land there.
+ */
+static void
+test_log_file_reopen(void **state)
+{
+	char dir[] = "/tmp/test-log.XXXXXX", path[128], rotated[128];
+	char buf[4096];
+	int saved = dup(STDERR_FILENO);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/w.log", dir);
+	snprintf(rotated, sizeof(rotated), "%s/w.log.1", dir);
+	log_init("test-log", LOG_INFO);
+	assert_true(log_open_file(path));
+	log_warnx("before the rotation");
+	assert_int_equal(rename(path, rotated), 0);
+	log_warnx("after the rename, before the signal");
+	log_reopen();		/* not asked: nothing happens */
+	assert_int_equal(access(path, F_OK), -1);
+	signal(SIGHUP, log_on_reopen_signal);
+	raise(SIGHUP);
+	log_reopen();
+	log_warnx("after the reopen");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	signal(SIGHUP, SIG_DFL);
+
+	slurp(rotated, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "before the rotation"));
+	assert_non_null(strstr(buf, "after the rename, before the signal"));
+	assert_non_null(strstr(buf, "log: reopening"));
+	assert_null(strstr(buf, "after the reopen"));
+	slurp(path, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "log: reopened"));
+	assert_non_null(strstr(buf, "after the reopen"));
+	assert_null(strstr(buf, "before the rotation"));
+	/* A path that cannot be opened leaves fd 2 as it was. */
+	assert_false(log_open_file("/nonexistent-dir/x.log"));
+	unlink(path);
+	unlink(rotated);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_one_line),
 		cmocka_unit_test(test_log_access_fields),
+		cmocka_unit_test(test_log_file_reopen),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
