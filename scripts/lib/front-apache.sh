@@ -61,12 +61,11 @@ apache_stop() {
 	front_halt "Apache ($1)" "$1" apache2
 }
 
-# USR1 (graceful restart) opens Apache's logs again, as Debian's own
-# logrotate file for apache2 does.
+# A graceful restart (USR1) opens Apache's logs again, as Debian's own
+# logrotate file for apache2 does; waits until Apache answers again.
 apache_reopen_logs() {
-	local pid
-	if pid=$(apache_pid "$1"); then
-		kill -USR1 "$pid"
+	if apache_pid "$1" >/dev/null; then
+		front_reload "Apache ($1)" "$1" apache2 "$LOG_DIR/apache-error.log" USR1
 	fi
 }
 

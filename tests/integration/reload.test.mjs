@@ -25,7 +25,7 @@ test('reload under gallery-load: new workers and front end, no request lost', as
   try {
     const tokens = path.join(dir, 'tokens');
     writeFileSync(tokens, users.map((u) => u.token).join('\n') + '\n');
-    const sets = front() === 'lighttpd' || front() === 'nginx' ? ['personas', 'idle-video', 'video-complete'] : [];
+    const sets = front() === 'apache-cgi' ? [] : ['personas', 'idle-video', 'video-complete'];
     const before = Object.fromEntries(sets.map((e) => [e, workerPids(e)]));
     const engineBefore = enginePids();
     const seconds = Math.round(scaled(8000) / 1000);
@@ -40,7 +40,7 @@ test('reload under gallery-load: new workers and front end, no request lost', as
     const summary = JSON.parse((await load).stdout);
     console.log(`# gallery-load: ${summary.requests} requests, ${summary.requests_ok} OK, ` +
       `${summary.galleries} galleries; errors ${JSON.stringify(summary.errors)}`);
-    assert.ok(summary.requests >= 200, `enough load to mean something: ${summary.requests} requests`);
+    assert.ok(summary.requests >= 100, `enough load to mean something: ${summary.requests} requests`);
     assert.deepEqual(summary.errors, {}, 'no request failed');
     assert.equal(summary.requests_ok, summary.requests);
     assert.equal(summary.galleries_ok, summary.galleries);
