@@ -41,10 +41,11 @@ INST_SHLIBS  = common.sh ports fronts.sh $(notdir $(wildcard scripts/lib/front-*
 INST_LIBS    = $(INST_SHLIBS) state-dir fpl-drain
 INST_SCHEMAS = $(wildcard schema/*.sql)
 INST_WWW     = $(shell find www -type f 2>/dev/null | LC_ALL=C sort)
-INST_CONF    = $(filter-out %.service,$(wildcard conf/*))
-INST_UNITS   = $(wildcard conf/*.service)
+INST_CONF    = $(filter-out %.service %.logrotate,$(wildcard conf/*))
+INST_UNITS   = $(wildcard conf/*.service conf/*.logrotate)
 INST_DOCS    = README.md conf/fcgi-pool-lab.conf.example $(wildcard docs/*.md)
-# The units name the executables by the default layout's path: made PREFIX's.
+# The units (and the logrotate file) name the executables by the default
+# layout's paths: made PREFIX's.
 UNIT_DEFAULT = /usr/local/lib/fcgi-pool-lab
 
 install: $(BINS)
@@ -63,7 +64,8 @@ install: $(BINS)
 	$(INSTALL) -m 0644 $(INST_CONF) $(DESTDIR)$(PKGLIBDIR)/conf/
 	@mkdir -p $(BUILD)/install
 	for f in $(INST_UNITS:conf/%=%); do \
-	    sed 's|$(UNIT_DEFAULT)/|$(PKGLIBDIR)/|g' "conf/$$f" >"$(BUILD)/install/$$f" && \
+	    sed -e 's|$(UNIT_DEFAULT)/|$(PKGLIBDIR)/|g' -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	        "conf/$$f" >"$(BUILD)/install/$$f" && \
 	    $(INSTALL) -m 0644 "$(BUILD)/install/$$f" "$(DESTDIR)$(PKGLIBDIR)/conf/$$f" || exit 1; \
 	done
 	$(INSTALL) -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
