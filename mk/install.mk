@@ -5,7 +5,7 @@
 #                          needed, then installs a tree that works where it
 #                          lands, with nothing from the checkout:
 #     PREFIX/lib/fcgi-pool-lab/bin/       personas, idle-video, video-complete
-#     PREFIX/lib/fcgi-pool-lab/scripts/   stack, seed, run, provider,
+#     PREFIX/lib/fcgi-pool-lab/scripts/   stack, seed, run, provider, top,
 #                                         install-deps, lib/ (what they share)
 #     PREFIX/lib/fcgi-pool-lab/schema/    postgres.sql, cache.sql, outbox.sql
 #     PREFIX/lib/fcgi-pool-lab/www/       the pages
@@ -36,8 +36,8 @@ PKGLIBDIR    = $(PREFIX)/lib/fcgi-pool-lab
 DOCDIR       = $(PREFIX)/share/doc/fcgi-pool-lab
 # Only the scripts that work from an installed tree: the laboratory's,
 # the benchmarks' and the fault suite's tools need the checkout (make, build/).
-INST_SCRIPTS = stack seed run provider install-deps
-INST_SHLIBS  = common.sh ports fronts.sh $(notdir $(wildcard scripts/lib/front-*.sh))
+INST_SCRIPTS = stack seed run provider top install-deps
+INST_SHLIBS  = common.sh ports fronts.sh metrics-text.mjs $(notdir $(wildcard scripts/lib/front-*.sh))
 INST_LIBS    = $(INST_SHLIBS) state-dir fpl-drain
 INST_SCHEMAS = $(wildcard schema/*.sql)
 INST_WWW     = $(shell find www -type f 2>/dev/null | LC_ALL=C sort)

@@ -14,7 +14,9 @@
 #       of scripts/lib/ports, its state under /tmp); the API contract tests
 #       (tests/integration/api.test.mjs, seeding with the installed
 #       scripts/seed through FPL_ROOT) run against it from outside; the
-#       installed stack stops it; make uninstall leaves nothing behind.
+#       installed scripts/top reads the stack's metrics (its port from the
+#       stack's VAR_DIR); the installed stack stops it; make uninstall
+#       leaves nothing behind.
 # Needs root (the stack does) and a built build/bin (make all); builds nothing
 # else. Its state: scripts/lib/state-dir installtest (/tmp/fcgi-pool-lab-*).
 set -uo pipefail
@@ -126,7 +128,8 @@ out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s install DESTDIR="$DEST" PR
 ok $? "make install DESTDIR=$DEST PREFIX=$PREFIX" "$out"
 
 expect=(bin/personas bin/idle-video bin/video-complete scripts/stack scripts/seed scripts/run
-	scripts/provider scripts/install-deps scripts/lib/common.sh scripts/lib/ports scripts/lib/state-dir)
+	scripts/provider scripts/top scripts/install-deps scripts/lib/common.sh scripts/lib/ports scripts/lib/state-dir
+	scripts/lib/metrics-text.mjs)
 for f in schema/*.sql conf/*; do expect+=("$f"); done
 while IFS= read -r f; do expect+=("$f"); done < <(find www -type f)
 absent=''
@@ -137,10 +140,11 @@ done
 ok "$([ -z "$absent" ]; echo $?)" "the tree under $PREFIX/lib/fcgi-pool-lab is complete (${#expect[@]} files) with its docs" \
 	"missing: $absent"
 modes=''
-for f in bin/personas bin/idle-video bin/video-complete scripts/stack scripts/seed scripts/provider; do
+for f in bin/personas bin/idle-video bin/video-complete scripts/stack scripts/seed scripts/provider scripts/top; do
 	[ "$(stat -c %a "$TREE/$f" 2>/dev/null)" = 755 ] || modes+="$f: $(stat -c %a "$TREE/$f" 2>/dev/null) (not 755) "
 done
-for f in schema/postgres.sql www/video-gallery.html conf/fcgi-pool-lab.conf.example scripts/lib/common.sh; do
+for f in schema/postgres.sql www/video-gallery.html conf/fcgi-pool-lab.conf.example scripts/lib/common.sh \
+	scripts/lib/metrics-text.mjs; do
 	[ "$(stat -c %a "$TREE/$f" 2>/dev/null)" = 644 ] || modes+="$f: $(stat -c %a "$TREE/$f" 2>/dev/null) (not 644) "
 done
 ok "$([ -z "$modes" ]; echo $?)" "installed modes: programs 0755, data 0644" "$modes"
@@ -254,6 +258,13 @@ rc=$?
 summary=$(grep -E '^# (tests|pass|fail|cancelled) ' <<<"$out" | tr '\n' ' ')
 ok $rc "the API contract (tests/integration/api.test.mjs) against the installed stack: ${summary:-no summary}" \
 	"$(grep -E '^ *not ok|^ *(error|expected|actual):|^# ' <<<"$out" | head -n 40)"
+
+# The live view of the tree, on the stack that its VAR_DIR names (no --url).
+out=$(cd / && "${stack_env[@]}" timeout 30 "$TREE/scripts/top" --once 2>&1)
+rc=$?
+ok "$([ $rc -eq 0 ] && grep -q "^fpl top .* http://127.0.0.1:$PORT/api/metrics " <<<"$out" &&
+	grep -q '^POSTGRESQL  connections [0-9]* open' <<<"$out"; echo $?)" \
+	"the installed scripts/top --once reads the installed stack's metrics (port $PORT from $VAR)" "exit $rc: $out"
 
 (cd / && "${stack_env[@]}" "$TREE/scripts/stack" down) >>"$LOG" 2>&1
 ok $? "the installed scripts/stack down" "$(tail -n 15 "$LOG")"
