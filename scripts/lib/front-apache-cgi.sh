@@ -1,5 +1,5 @@
 # scripts/lib/front-apache-cgi.sh: FRONT=apache-cgi, sourced by
-# scripts/stack (see scripts/lib/fronts.sh). Apache 2.4 with mod_cgid runs
+# scripts/stack (see scripts/lib/fronts.sh). Apache 2.4 with mod_cgi runs
 # the executables as plain CGI, a process per request, laid out as on a
 # shared host: VAR_DIR/hosting stands for the customer's home,
 #   hosting/public_html/             the pages (copies of www/), the shipped

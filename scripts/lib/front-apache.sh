@@ -12,7 +12,7 @@ readonly APACHE=/usr/sbin/apache2
 readonly APACHE_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C)
 
 # Prepares what an Apache front end writes: its runtime folder (www-data's:
-# mod_fcgid's sockets and process table, mod_cgid's socket, locks) and the
+# mod_fcgid's sockets and process table, locks) and the
 # logs (opened by Apache as root).
 apache_tree() {
 	local name=$1 f

@@ -15,7 +15,7 @@
 #   lighttpd      lighttpd -> spawn-fcgi + multiwatch worker sets (unix sockets)
 #   nginx         nginx -> the same worker sets
 #   apache-fcgid  Apache + mod_fcgid, which spawns the executables itself
-#   apache-cgi    Apache + mod_cgid: plain CGI, a process per request, laid
+#   apache-cgi    Apache + mod_cgi: plain CGI, a process per request, laid
 #                 out as on a shared host (.htaccess, a settings file), the
 #                 background work from a timer (the shipped cron line)
 # Under the first three the engine (video-complete --engine) runs beside the

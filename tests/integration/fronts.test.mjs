@@ -219,7 +219,7 @@ test('no worker reachable: the front end answers a JSON error, at once', async (
       await stack('restart-workers');
     }
   } else {
-    // The executable cannot be run (mod_fcgid's spawn, mod_cgid's exec fail).
+    // The executable cannot be run (mod_fcgid's spawn, mod_cgi's exec fail).
     const exe = FRONT === 'apache-fcgid'
       ? path.join(stackSetting('RUN_BIN_DIR', ''), 'personas') : path.join(docroot, 'cgi-bin/personas.cgi');
     assert.ok(exe.startsWith(VAR_DIR), `${exe} is the test's own copy (tests/integration/fronts)`);
