@@ -37,7 +37,8 @@ DOCDIR       = $(PREFIX)/share/doc/fcgi-pool-lab
 # Only the scripts that work from an installed tree: the laboratory's,
 # the benchmarks' and the fault suite's tools need the checkout (make, build/).
 INST_SCRIPTS = stack seed run provider top install-deps
-INST_SHLIBS  = common.sh ports fronts.sh metrics-text.mjs $(notdir $(wildcard scripts/lib/front-*.sh))
+INST_SHLIBS  = common.sh ports fronts.sh postgres.sh workers.sh metrics-text.mjs \
+               $(notdir $(wildcard scripts/lib/front-*.sh))
 INST_LIBS    = $(INST_SHLIBS) state-dir fpl-drain
 INST_SCHEMAS = $(wildcard schema/*.sql)
 INST_WWW     = $(shell find www -type f 2>/dev/null | LC_ALL=C sort)
