@@ -22,17 +22,25 @@
  * --out gets one JSON line per request
  *   {"t_ms":..,"browser":b,"gallery":g,"kind":"list"|"video","status":200,
  *    "error":null|"<code>[/<reason>]"|"timeout"|"connect"|"network"|
- *    "non_json","ms":..,"ok":true}
+ *    "non_json","ms":..,"ok":true,"worker":true}
  * and one per gallery load
  *   {"t_ms":..,"browser":b,"gallery":g,"kind":"gallery","ms":..,"ok":true,
  *    "requests":n,"requests_ok":n}
  * where t_ms is when it was issued, from the start of the run. A request is
  * OK when it answered 200 with a JSON object (the list: with a "personas"
  * array); a gallery load is OK when its list and every idle-video request
- * are. The summary goes to standard output as one JSON document:
+ * are. "worker" says that the answer came from one of our workers: a 200
+ * with a JSON object, or an error body that carries the worker's
+ * "requestId" (a front end's own answers, a 503 of lighttpd's with no
+ * worker free say, carry none), so that the workers' own count of the
+ * requests they answered (fpl_requests_total) can be checked against it.
+ * The summary goes to standard output as one JSON document:
  *   {"browsers":B,"galleries":n,"galleries_ok":n,"requests":n,
- *    "requests_ok":n,"gallery_ms":{"p50":..,"p95":..,"max":..},
+ *    "requests_ok":n,"answered":n,"worker_answers":n,
+ *    "gallery_ms":{"p50":..,"p95":..,"max":..},
  *    "request_ms":{...},"errors":{"<status> <error>":n,...},"wall_s":..}
+ * where answered counts the requests that got an HTTP answer (a status),
+ * worker_answers those of them that came from a worker.
  * Error keys are "<status> <code>" or "<status> <code>/<reason>" from the
  * JSON error body, "<status> non_json" for any other body, and
  * "0 timeout", "0 connect" or "0 network" when no answer came.
@@ -68,6 +76,7 @@ struct rec {
 	double		 ms;
 	int		 status;
 	bool		 ok;
+	bool		 worker;		/* answered by one of our workers */
 	char		 err[ERR_MAX];		/* "" when ok */
 };
 
@@ -256,6 +265,7 @@ judge(struct req *r, CURLcode cc)
 	long		 status = 0;
 
 	r->rec.ok = false;
+	r->rec.worker = false;
 	if (cc != CURLE_OK) {
 		r->rec.status = 0;
 		snprintf(r->rec.err, sizeof(r->rec.err), "%s",
@@ -284,6 +294,10 @@ judge(struct req *r, CURLcode cc)
 		snprintf(r->rec.err, sizeof(r->rec.err), "non_json");
 		return;
 	}
+	/* Only a worker answers 200 under /api, or names the request. */
+	r->rec.worker = status == 200 ||
+	    (json_object_object_get_ex(doc, "requestId", &v) &&
+	    json_object_is_type(v, json_type_string));
 	if (status == 200 && (r->kind == KIND_VIDEO ||
 	    (json_object_object_get_ex(doc, "personas", &v) &&
 	    json_object_is_type(v, json_type_array)))) {
@@ -330,6 +344,8 @@ req_record(struct req *r, long gallery)
 	    json_object_new_string(r->rec.err));
 	json_object_object_add(o, "ms", jnum(r->rec.ms, 3));
 	json_object_object_add(o, "ok", json_object_new_boolean(r->rec.ok));
+	json_object_object_add(o, "worker",
+	    json_object_new_boolean(r->rec.worker));
 	emit(o);
 }
 
@@ -596,6 +612,7 @@ main(int argc, char **argv)
 {
 	struct browser		*bs;
 	size_t			 nrec = 0, nrec_ok = 0, ngal = 0, ngal_ok = 0;
+	size_t			 nanswered = 0, nworker = 0;
 	size_t			 ig = 0, ir = 0;
 	double			*gms, *rms;
 	json_object		*sum, *errs;
@@ -719,6 +736,8 @@ main(int argc, char **argv)
 			const struct rec *r = &b->recs[k];
 
 			rms[ir++] = r->ms;
+			nanswered += r->status != 0;
+			nworker += r->worker;
 			if (r->ok) {
 				nrec_ok++;
 				continue;
@@ -745,6 +764,10 @@ main(int argc, char **argv)
 	json_object_object_add(sum, "requests", json_object_new_int64((int64_t)nrec));
 	json_object_object_add(sum, "requests_ok",
 	    json_object_new_int64((int64_t)nrec_ok));
+	json_object_object_add(sum, "answered",
+	    json_object_new_int64((int64_t)nanswered));
+	json_object_object_add(sum, "worker_answers",
+	    json_object_new_int64((int64_t)nworker));
 	json_object_object_add(sum, "gallery_ms", percentiles(gms, ngal));
 	json_object_object_add(sum, "request_ms", percentiles(rms, nrec));
 	json_object_object_add(sum, "errors", errs);

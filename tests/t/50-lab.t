@@ -8,8 +8,11 @@
 // FRONT=apache-cgi, caches off): a PostgreSQL connection per request,
 // counted by PostgreSQL's own log. The numbers are checked against each
 // other and against PostgreSQL's own count of statements
-// (pg_stat_statements). Builds nothing: make test has built the tools
-// (mk/lab.mk adds them to `all`).
+// (pg_stat_statements), and so are the workers' own counts (GET
+// /api/metrics before and after a load, as scripts/repro takes them: the
+// "metrics vs PG" of lab-report, within 1 %; a disagreement is flagged).
+// Builds nothing: make test has built the tools (mk/lab.mk adds them to
+// `all`).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -79,6 +82,27 @@ function load(name, args, url = BASE) {
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
+// The stack's metrics into WORK/metrics-NAME.txt, as scripts/repro keeps
+// a host's (metrics_snapshot, with curl: a new connection each time, the
+// front end may have changed): "# lab-host URL", then the exposition.
+function metricsSnapshot(name) {
+  const file = path.join(WORK, `metrics-${name}.txt`);
+  const body = path.join(WORK, 'metrics.body');
+  const status = execFileSync('curl', ['-s', '-o', body, '-w', '%{http_code}', '--max-time', '5', `${BASE}/api/metrics`],
+    { encoding: 'utf8' });
+  fs.writeFileSync(file, status === '200' ? `# lab-host ${BASE}\n${fs.readFileSync(body, 'utf8')}`
+    : `# lab-host ${BASE} unavailable: GET /api/metrics answered ${status}\n`);
+  return file;
+}
+
+// A scenario's "metrics vs PG" agrees: both counts as expected, both
+// disagreements within 1 %, nothing flagged.
+function metricsAgree(m, requests, queries) {
+  return m !== null && m.unavailable === undefined && m.requests === requests && m.load_answers === requests
+    && m.queries === queries && m.pg_queries === queries && m.requests_off_pct <= 1 && m.queries_off_pct <= 1
+    && m.requests_verdict === 'agree' && m.queries_verdict === 'agree';
+}
+
 async function waitPort(port) {
   for (let i = 0; i < 100; i++) {
     try {
@@ -136,6 +160,7 @@ async function main() {
   // --- after: caches on, quick check; one query per gallery load.
   load('warmup', ['--browsers', '2', '--galleries', '1', '--list-only']);
   psql('SELECT pg_stat_statements_reset()');
+  const metricsBefore = metricsSnapshot('after-before');
   const csv = path.join(WORK, 'connections.csv');
   const sampler = start(path.join(BIN, 'pg-sampler'), ['--conninfo',
     `host=${path.join(VAR, 'pg/sock')} port=${PG_PORT} dbname=postgres user=postgres`,
@@ -143,6 +168,7 @@ async function main() {
   await sleep(100);
   const after = load('after', ['--browsers', '2', '--galleries', '2', '--quick-check']);
   await sleep(100);
+  const metricsAfter = metricsSnapshot('after-after');
   sampler.kill('SIGTERM');
   const samplerSummary = JSON.parse(await sampler.done);
   const s = after.summary;
@@ -165,8 +191,19 @@ async function main() {
     && samplerSummary.peak_app <= 4, 'pg-sampler saw the app\'s connections (1..4) and max_connections 20', samplerSummary);
   const rec = JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario', '--name', 'after',
     '--summary', path.join(WORK, 'after.summary.json'), '--requests', after.out, '--connections', csv,
-    '--queries', String(q), '--pooler-sets', '0', '--meta', '{"title":"test","workers_per_exe":2,"hosts":1}'],
+    '--queries', String(q), '--pooler-sets', '0', '--metrics-before', metricsBefore, '--metrics-after', metricsAfter,
+    '--meta', '{"title":"test","workers_per_exe":2,"hosts":1}'],
   { encoding: 'utf8' }));
+  ok(s.answered === 24 && s.worker_answers === 24 && after.lines.filter((l) => l.worker).length === 24,
+    'after: gallery-load says every request was answered, by a worker', s);
+  ok(metricsAgree(rec.metrics, 24, 4),
+    'after: metrics vs PG: the workers counted 24 requests (gallery-load\'s 24) and 4 statements (PostgreSQL\'s 4)',
+    rec.metrics);
+  fs.writeFileSync(path.join(WORK, 'scenario-after.json'), JSON.stringify(rec));
+  const line = execFileSync(path.join(ROOT, 'scripts/lab-report'), ['metrics', path.join(WORK, 'scenario-after.json')],
+    { encoding: 'utf8' }).trim();
+  ok(line === 'metrics vs PG: requests Δ 24 (gallery-load: 24 answers from workers), queries Δ 4 (PostgreSQL: 4), '
+    + 'disagreement 0 % / 0 %', 'lab-report metrics: the scenario\'s "metrics vs PG" line, no flag', line);
   ok(rec.consistent && rec.pg_queries_per_gallery === 1 && rec.success_rate === 1
     && rec.connections.peak_pg_connections === samplerSummary.peak_app && rec.connections.max_connections === 20
     && rec.connections.reserved === 3, 'lab-report: the record agrees with the summary, the JSONL, the CSV and PostgreSQL', rec);
@@ -198,15 +235,39 @@ async function main() {
   const recBefore = JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario', '--name', 'pgdown',
     '--summary', path.join(WORK, 'pgdown.summary.json'), '--requests', down.out, '--connections', csv,
     '--queries', '0', '--meta', '{"title":"PostgreSQL down","workers_per_exe":2,"hosts":1}'], { encoding: 'utf8' }));
+  // The same load's record against counts that disagree: the metrics of
+  // before as after (the workers counted nothing), and PostgreSQL's count
+  // halved with PgBouncer said to have refused the other half.
+  const scenarioOf = (name, extra) => JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario',
+    '--name', name, '--summary', path.join(WORK, 'after.summary.json'), '--requests', after.out, '--connections', csv,
+    ...extra, '--meta', '{"title":"test","workers_per_exe":2,"hosts":1}'], { encoding: 'utf8' }));
+  const recLost = scenarioOf('lost', ['--queries', String(q), '--metrics-before', metricsBefore,
+    '--metrics-after', metricsBefore]);
+  ok(recLost.metrics.requests === 0 && recLost.metrics.requests_off_pct === 100
+    && recLost.metrics.requests_verdict === 'unexplained' && recLost.metrics.queries_verdict === 'unexplained',
+  'metrics vs PG: counts that did not move against a load that ran are flagged as unexplained', recLost.metrics);
+  const recRefused = scenarioOf('refused', ['--queries', '2', '--pooler-refused', '2', '--metrics-before', metricsBefore,
+    '--metrics-after', metricsAfter]);
+  ok(recRefused.metrics.queries_off_pct === 100 && recRefused.metrics.queries_residual_pct === 0
+    && recRefused.metrics.queries_verdict === 'expected' && recRefused.metrics.requests_verdict === 'agree',
+  'metrics vs PG: statements PgBouncer refused explain the workers\' surplus (flagged as expected)', recRefused.metrics);
   const results = path.join(WORK, 'results.json');
-  fs.writeFileSync(results, JSON.stringify({ machine: {}, knobs: {}, scenarios: [rec, recBefore] }));
-  fs.copyFileSync(csv, path.join(WORK, 'connections-after.csv'));
-  fs.copyFileSync(csv, path.join(WORK, 'connections-pgdown.csv'));
+  fs.writeFileSync(results, JSON.stringify({ machine: {}, knobs: {}, scenarios: [rec, recBefore, recLost, recRefused] }));
+  for (const name of ['after', 'pgdown', 'lost', 'refused']) {
+    fs.copyFileSync(csv, path.join(WORK, `connections-${name}.csv`));
+  }
   const table = execFileSync(path.join(ROOT, 'scripts/lab-report'), ['table', results], { encoding: 'utf8' });
   const rows = table.trim().split('\n');
-  ok(rows.length === 4 && /^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \| – · – \| – \(direct\) \| 100 % \(requests: 100 %\) \| none \|$/.test(rows[2])
-    && /^\| `pgdown` .*\| 0 % \(requests: 0 %\) \| 2 × 503 db_unavailable\/unavailable \|$/.test(rows[3]),
-  'lab-report table: one row per scenario with the measured numbers', table);
+  ok(/^\| `after` \| 2 per exe \| 4 \| .* \| 1 \| \d+ \/ 20 \(17 open to the app\) \| – \| – · – \| – \(direct\) \| 100 % \(requests: 100 %\) \| none \| 24 \/ 24 · 4 \/ 4 · 0 % \/ 0 % \|$/.test(rows[2])
+    && /^\| `pgdown` .*\| 0 % \(requests: 0 %\) \| 2 × 503 db_unavailable\/unavailable \| – \|$/.test(rows[3])
+    && / \| 0 \/ 24 · 0 \/ 4 · 100 % \/ 100 % ⚠ unexplained \|$/.test(rows[4])
+    && / \| 24 \/ 24 · 4 \/ 2 · 0 % \/ 100 % ⚠ expected \|$/.test(rows[5]),
+  'lab-report table: one row per scenario with the measured numbers and "metrics vs PG" (⚠ over 1 %)', table);
+  ok(rows.includes('* `after`: metrics vs PG: requests Δ 24 (gallery-load: 24 answers from workers), queries Δ 4 (PostgreSQL: 4), disagreement 0 % / 0 %')
+    && rows.some((l) => l.startsWith('* `lost`: metrics vs PG: requests Δ 0 ') && l.includes('⚠ requests 100 % over 1 %: UNEXPLAINED'))
+    && rows.some((l) => l.startsWith('* `refused`: ') && l.includes('⚠ queries 100 % over 1 %: expected, 2 statements refused by PgBouncer'))
+    && !rows.some((l) => l.startsWith('* `pgdown`')),
+  'lab-report table: below it, a "metrics vs PG" line per scenario with metrics, flags and their reasons', table);
   execFileSync(path.join(ROOT, 'scripts/lab-report'), ['plot', results, WORK], { encoding: 'utf8' });
   const png = path.join(WORK, 'connections.png');
   ok(fs.existsSync(png) && fs.readFileSync(png).subarray(1, 4).toString() === 'PNG', 'lab-report plot: connections.png');
@@ -223,11 +284,15 @@ async function main() {
   const pgLog = path.join(VAR, 'pg/server.log');
   const off = fs.statSync(pgLog).size;
   psql('SELECT pg_stat_statements_reset()');
+  // Every CGI process maps the stack's one metrics file (beside the cache).
+  const cgiBefore = metricsSnapshot('cgi-before');
   // What a login costs a client, through the proxy, as app_engine (not app).
   const probe = start(path.join(BIN, 'connect-probe'), ['--conninfo', PROXY_URL.replace('user=app', 'user=app_engine'),
     '--out', path.join(WORK, 'probe.csv'), '--interval-ms', '20', '--max-seconds', '60'],
   { PATH: process.env.PATH, PGPASSFILE: path.join(VAR, 'secrets/pgpass') });
   const cgi = load('cgi-cold', ['--browsers', '2', '--galleries', '2']);
+  await sleep(100);
+  const cgiAfter = metricsSnapshot('cgi-after');
   probe.kill('SIGTERM');
   const probeOut = await probe.done;
   fs.writeFileSync(path.join(WORK, 'probe.json'), probeOut);
@@ -240,10 +305,13 @@ async function main() {
   const recCgi = JSON.parse(execFileSync(path.join(ROOT, 'scripts/lab-report'), ['scenario', '--name', 'cgi-cold',
     '--summary', path.join(WORK, 'cgi-cold.summary.json'), '--requests', cgi.out, '--connections', csv,
     '--queries', String(qc), '--pg-log', path.join(WORK, 'pg-connections.log'), '--probe', path.join(WORK, 'probe.json'),
-    '--meta', '{"title":"test","front":"apache-cgi","workers_per_exe":null,"hosts":1}'], { encoding: 'utf8' }));
+    '--metrics-before', cgiBefore, '--metrics-after', cgiAfter, '--meta', '{"title":"test","front":"apache-cgi","workers_per_exe":null,"hosts":1}'], { encoding: 'utf8' }));
   const o = recCgi.opened;
   ok(o && o.opened === 24 && o.refused === 0 && o.handshake_ms.p50 >= 2 * DELAY_MS,
     'cgi-cold: PostgreSQL\'s log has one connection of app per request (24), none refused, each login at least a round trip', o);
+  ok(metricsAgree(recCgi.metrics, 24, 24),
+    'cgi-cold: metrics vs PG: the CGI processes counted 24 requests and 24 statements in the shared file, as gallery-load and PostgreSQL',
+    recCgi.metrics);
   const pr = recCgi.probe;
   ok(pr && pr.ok >= 1 && pr.failed === 0 && pr.ms.p50 >= 2 * DELAY_MS,
     'connect-probe: logins through the proxy, each at least a round trip', pr);
