@@ -272,7 +272,7 @@ async function main() {
   const png = path.join(WORK, 'connections.png');
   ok(fs.existsSync(png) && fs.readFileSync(png).subarray(1, 4).toString() === 'PNG', 'lab-report plot: connections.png');
 
-  // --- cgi-cold, small: plain CGI under Apache mod_cgid, caches off. Every
+  // --- cgi-cold, small: plain CGI under Apache mod_cgi, caches off. Every
   // request is a process with a PostgreSQL connection of its own, which
   // PostgreSQL's log counts (log_connections, as scripts/repro turns it on).
   for (const q of ['ALTER SYSTEM SET log_connections = on', "ALTER SYSTEM SET log_timezone = 'UTC'",
@@ -297,7 +297,7 @@ async function main() {
   const probeOut = await probe.done;
   fs.writeFileSync(path.join(WORK, 'probe.json'), probeOut);
   ok(cgi.summary.galleries_ok === 4 && cgi.summary.requests === 24 && cgi.summary.requests_ok === 24,
-    'cgi-cold: 4 gallery loads of 6 requests, all OK through Apache mod_cgid', cgi.summary);
+    'cgi-cold: 4 gallery loads of 6 requests, all OK through Apache mod_cgi', cgi.summary);
   const qc = appQueries();
   ok(qc === 24, 'cgi-cold: PostgreSQL counted 6 queries per gallery load', `${qc} queries`);
   const slice = fs.readFileSync(pgLog).subarray(off).toString('utf8');
