@@ -121,7 +121,7 @@ front_workers_log() {
 # server's pid: a command that execs (`exec setsid ...`, or
 # `exec_with_env ENV setsid ...`). Waits until the server answers on PORT.
 front_launch() {
-	local label=$1 name=$2 comm=$3 errlog=$4 pid deadline owner
+	local label=$1 name=$2 comm=$3 errlog=$4 pid owner
 	shift 4
 	owner=$(tcp_port_owner "$PORT")
 	[ -z "$owner" ] || die "port $PORT is taken by another program ($owner): stop it or choose another PORT"
@@ -129,11 +129,18 @@ front_launch() {
 	(cd / && close_extra_fds && "$@") </dev/null >>"$errlog" 2>&1 &
 	pid=$!
 	printf '%s\n' "$pid" >"$RUN_DIR/$name.pid"
-	deadline=$((SECONDS + READY_TIMEOUT_S))
+	front_wait "$pid" "$comm" "$errlog" "$label does not answer on 127.0.0.1:$PORT (is the port taken? log: $errlog)"
+}
+
+# Waits (at most READY_TIMEOUT_S) until the front end's process PID, still
+# named COMM, answers on PORT; else shows the end of ERRLOG and dies with
+# WHY.
+front_wait() {
+	local pid=$1 comm=$2 errlog=$3 why=$4 deadline=$((SECONDS + READY_TIMEOUT_S))
 	until pid_is "$pid" "$comm" && [ "$(http_answer GET /)" != "000 " ]; do
 		if ! pid_is "$pid" "$comm" || [ $SECONDS -ge $deadline ]; then
 			show_log_tail "$errlog"
-			die "$label does not answer on 127.0.0.1:$PORT (is the port taken? log: $errlog)"
+			die "$why"
 		fi
 		sleep 0.05
 	done
@@ -145,19 +152,12 @@ front_launch() {
 # requests in hand and reads its configuration again. Waits until it
 # answers again (reload).
 front_reload() {
-	local label=$1 name=$2 comm=$3 errlog=$4 sig=$5 pid deadline
+	local label=$1 name=$2 comm=$3 errlog=$4 sig=$5 pid
 	pid=$(live_pid_from "$RUN_DIR/$name.pid" "$comm") || die "$label is not running: run scripts/stack up"
 	say "restarting $label gracefully (pid $pid, SIG$sig)"
 	kill -s "$sig" "$pid"
-	deadline=$((SECONDS + READY_TIMEOUT_S))
 	sleep 0.1
-	until pid_is "$pid" "$comm" && [ "$(http_answer GET /)" != "000 " ]; do
-		if ! pid_is "$pid" "$comm" || [ $SECONDS -ge $deadline ]; then
-			show_log_tail "$errlog"
-			die "$label did not come back after SIG$sig (log: $errlog)"
-		fi
-		sleep 0.05
-	done
+	front_wait "$pid" "$comm" "$errlog" "$label did not come back after SIG$sig (log: $errlog)"
 }
 
 # Stops the server of a front end (LABEL, NAME, COMM as front_launch's):
