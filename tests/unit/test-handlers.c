@@ -98,9 +98,14 @@ run(struct fixture *f, app_handler h, enum http_method m, const char *path,
 	route_answer(&f->app, h == personas_handle ? "personas" :
 	    h == idle_video_handle ? "idle-video" : "video-complete", &req,
 	    resp);
-	snprintf(out, outsz, "%s", resp->body != NULL ?
-	    json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE) : "");
+	/* A JSON tree (errors) or JSON text (the video answers). */
+	if (resp->text != NULL)
+		snprintf(out, outsz, "%.*s", (int)resp->textlen, resp->text);
+	else
+		snprintf(out, outsz, "%s", resp->body != NULL ?
+		    json_object_to_json_string_ext(resp->body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) :
+		    "");
 	http_response_free(resp);
 	return resp->status;
 }
