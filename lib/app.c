@@ -144,6 +144,10 @@ app_json_string(char *p, const char *s)
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (c >= ' ' && c != '"' && c != '\\') {	/* most bytes */
+			*p++ = (char)c;
+			continue;
+		}
 		switch (c) {
 		case '"':  *p++ = '\\'; *p++ = '"'; break;
 		case '\\': *p++ = '\\'; *p++ = '\\'; break;
