@@ -63,7 +63,7 @@ void	app_db_failed(struct http_response *, enum db_status);
  * Sets the answer about a persona's idle video: {"status", "videoUrl",
  * "jobId"} (NULL strings as null), and "source" when source is not NULL
  * (the poll says where its answer came from; the start of a generation
- * does not).
+ * does not). The body is JSON text (resp->text), not a json-c tree.
  */
 void	app_video_answer(struct http_response *, int code, const char *status,
 	    const char *url, const char *job_id, const char *source);

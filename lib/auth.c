@@ -39,10 +39,12 @@ auth_bearer(const char *header, const char **tok, size_t *len)
 
 /*
  * OpenSSL 3 looks a digest up by name on every use of EVP_sha256();
- * fetched once, the method is reused for the life of the worker, and
+ * fetched once, the method is reused for the life of the worker, and so
+ * is one digest context (EVP_Digest makes and frees one per call), both
  * given back by auth_close.
  */
-static EVP_MD	*auth_sha256;
+static EVP_MD		*auth_sha256;
+static EVP_MD_CTX	*auth_ctx;
 
 bool
 auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
@@ -52,7 +54,11 @@ auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 	if (auth_sha256 == NULL &&
 	    (auth_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
 		return false;
-	if (EVP_Digest(tok, len, out, &outlen, auth_sha256, NULL) != 1)
+	if (auth_ctx == NULL && (auth_ctx = EVP_MD_CTX_new()) == NULL)
+		return false;
+	if (EVP_DigestInit_ex2(auth_ctx, auth_sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(auth_ctx, tok, len) != 1 ||
+	    EVP_DigestFinal_ex(auth_ctx, out, &outlen) != 1)
 		return false;
 	return outlen == AUTH_HASH_LEN;
 }
@@ -61,6 +67,8 @@ void
 auth_close(void)
 {
 	/* A fetched method holds OpenSSL's provider store alive. */
+	EVP_MD_CTX_free(auth_ctx);
+	auth_ctx = NULL;
 	EVP_MD_free(auth_sha256);
 	auth_sha256 = NULL;
 }

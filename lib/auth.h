@@ -26,7 +26,8 @@ bool	auth_bearer(const char *header, const char **tok, size_t *len);
 
 /*
  * SHA-256 of the token into out. False only if libcrypto fails. The
- * digest's method is fetched at the first call and kept until auth_close.
+ * digest's method and a context are made at the first call and kept until
+ * auth_close.
  */
 bool	auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 	    MUSTCHECK;

@@ -24,6 +24,19 @@ extern const char cache_schema_sql[];
 #define CACHE_SCHEMA_VERSION	3
 #define CACHE_RECHECK_US	1000000	/* stat the file at most once a second */
 
+/*
+ * The WAL index (the -shm file, sqlite.org/walformat.html): its header is
+ * the first 48 bytes, kept twice in a row; a commit writes the second copy,
+ * then the first. Its shared memory comes in regions of 32 KiB.
+ */
+#define CACHE_WAL_HDR		48
+#define CACHE_WAL_HDR_ISINIT	12	/* byte: the header has been written */
+#define CACHE_WAL_REGION	32768
+
+#define CACHE_MEMO_SLOTS	4096		/* a power of two */
+#define CACHE_MEMO_RECORDS	2048		/* then it starts afresh */
+#define CACHE_MEMO_BYTES	(512 * 1024)	/* the records' room at most */
+
 enum cache_stmt {
 	CACHE_LOOKUP,
 	CACHE_PUT_SESSION,
@@ -76,16 +89,92 @@ static const char *const cache_sql[CACHE_STMT__MAX] = {
 	"ROLLBACK",
 };
 
+/*
+ * The memo: what CACHE_LOOKUP found, per (token hash, persona), kept by one
+ * worker for as long as the file has not changed, so that a request asked
+ * again skips SQLite (its statement, and the two fcntl(2) of its read lock).
+ *
+ * "Not changed" is the test SQLite itself makes before it trusts its page
+ * cache: the header of the WAL index is the one it was. Every commit, by
+ * any connection, rewrites that header (a new change counter, last frame,
+ * salts and checksum), and it lives in shared memory, so reading it costs
+ * no system call and no lock. It is read before the statement runs: a
+ * commit in between makes the memo forget a row it could have kept, never
+ * keep one it should forget. A replaced, removed or damaged file is found
+ * by cache_ready, at most a second late, as before; reopening forgets
+ * everything. Writes through this handle forget everything at once.
+ *
+ * Rows, not answers: the session's times are kept as the file holds them
+ * and compared with now on every lookup, so an expiry is never missed.
+ *
+ * Records live in one buffer, appended; a slot names one by offset. All
+ * of them are forgotten at once, by a new generation (slots of another
+ * generation are empty), when the file changes or the room is used up.
+ */
+struct cache_memo_slot {
+	uint32_t	 gen;		/* of the record; 0: never used */
+	uint32_t	 off;		/* of the record in mem */
+};
+
+enum {
+	MEMO_SESSION = 1,	/* the session's row was there */
+	MEMO_VIDEO = 2,		/* the persona's video row */
+	MEMO_JOB = 4,		/* the persona's job row */
+};
+
+struct cache_memo_rec {
+	unsigned char	 hash[AUTH_HASH_LEN];
+	char		 persona[VALID_UUID_LEN];	/* zeros for none */
+	uint8_t		 rows;		/* MEMO_* */
+	int64_t		 expires_at;	/* the session's */
+	int64_t		 cached_until;
+	int64_t		 job_updated_at;
+	/*
+	 * Then user_id, video_owner, video_url, job_owner, job_id,
+	 * job_status and job_prediction, each with its NUL.
+	 */
+	char		 text[];
+};
+
+struct cache_memo {
+	struct cache_memo_slot *slot;	/* CACHE_MEMO_SLOTS; NULL until used */
+	char		*mem;		/* the records */
+	size_t		 used, room;
+	unsigned	 count;		/* records of this generation */
+	uint32_t	 gen;		/* of the records in use, >= 1 */
+	bool		 known;		/* hdr is the header they were read at */
+	unsigned char	 hdr[CACHE_WAL_HDR];
+	unsigned long	 hits;		/* lookups it answered */
+};
+
 struct cache {
 	sqlite3		*db;			/* NULL while unusable */
 	sqlite3_stmt	*st[CACHE_STMT__MAX];
+	sqlite3_file	*file;			/* db's main file, for its WAL index */
 	char		*path;
 	int		 busy_ms;
 	dev_t		 dev;			/* of the file we opened */
 	ino_t		 ino;
 	int64_t		 next_check_us;		/* monotonic */
 	bool		 in_tx;
+	struct cache_memo memo;
 };
+
+/* Forgets every record of the memo (it keeps its memory). */
+static void
+cache_memo_forget(struct cache *c)
+{
+	struct cache_memo *m = &c->memo;
+
+	if (++m->gen == 0) {		/* wrapped: no slot may look current */
+		if (m->slot != NULL)
+			memset(m->slot, 0, CACHE_MEMO_SLOTS * sizeof(*m->slot));
+		m->gen = 1;
+	}
+	m->used = 0;
+	m->count = 0;
+	m->known = false;
+}
 
 static void
 cache_shut(struct cache *c)
@@ -97,7 +186,9 @@ cache_shut(struct cache *c)
 	if (c->db != NULL)
 		sqlite3_close_v2(c->db);
 	c->db = NULL;
+	c->file = NULL;
 	c->in_tx = false;
+	cache_memo_forget(c);
 }
 
 /*
@@ -114,6 +205,259 @@ cache_is_broken(int rc)
 	    rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
 	    rc == SQLITE_READONLY || rc == SQLITE_SCHEMA ||
 	    rc == SQLITE_ERROR;
+}
+
+/*
+ * Finds the file whose WAL index the memo watches: the main file, once the
+ * connection is in WAL mode (its shared memory is then open; in any other
+ * mode there is none, and the memo stays off).
+ */
+static void
+cache_memo_attach(struct cache *c)
+{
+	sqlite3_stmt	*q = NULL;
+	sqlite3_file	*f = NULL;
+	bool		 wal = false;
+
+	c->file = NULL;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode", -1, &q,
+	    NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+		const unsigned char *mode = sqlite3_column_text(q, 0);
+
+		wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+	}
+	sqlite3_finalize(q);
+	if (wal && sqlite3_file_control(c->db, "main",
+	    SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f != NULL &&
+	    f->pMethods != NULL && f->pMethods->iVersion >= 2 &&
+	    f->pMethods->xShmMap != NULL)
+		c->file = f;
+	else
+		log_msg(LOG_DEBUG, "cache: %s is not in WAL mode: no memo",
+		    c->path);
+}
+
+/*
+ * Copies the header of the WAL index into hdr. False when there is none
+ * to trust now: no shared memory, never written, or being written (its
+ * two copies differ), in which case SQLite answers this time.
+ */
+static bool
+cache_wal_header(struct cache *c, unsigned char hdr[CACHE_WAL_HDR])
+{
+	void volatile	*p = NULL;
+	unsigned char	 second[CACHE_WAL_HDR];
+
+	if (c->file == NULL || c->file->pMethods->xShmMap(c->file, 0,
+	    CACHE_WAL_REGION, 0, &p) != SQLITE_OK || p == NULL)
+		return false;
+	/* In the opposite order of the writer's, as SQLite reads it. */
+	memcpy(hdr, (const void *)p, CACHE_WAL_HDR);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	memcpy(second, (const char *)(const void *)p + CACHE_WAL_HDR,
+	    CACHE_WAL_HDR);
+	return memcmp(hdr, second, CACHE_WAL_HDR) == 0 &&
+	    hdr[CACHE_WAL_HDR_ISINIT] != 0;
+}
+
+/*
+ * Whether the memo may be used and filled now: the file has not changed
+ * since its records were read (else they are forgotten, and it starts
+ * again at the header of now).
+ */
+static bool
+cache_memo_current(struct cache *c)
+{
+	struct cache_memo	*m = &c->memo;
+	unsigned char		 hdr[CACHE_WAL_HDR];
+
+	if (c->in_tx || !cache_wal_header(c, hdr))
+		return false;	/* our own writes in hand, or no header */
+	if (m->slot == NULL) {
+		if ((m->slot = calloc(CACHE_MEMO_SLOTS, sizeof(*m->slot))) ==
+		    NULL)
+			return false;
+		m->gen = 1;
+	}
+	if (!m->known || memcmp(hdr, m->hdr, CACHE_WAL_HDR) != 0) {
+		cache_memo_forget(c);
+		memcpy(m->hdr, hdr, CACHE_WAL_HDR);
+		m->known = true;
+	}
+	return true;
+}
+
+/* Where the probe for a key starts: the hash is SHA-256, already mixed. */
+static uint32_t
+cache_memo_start(const unsigned char hash[AUTH_HASH_LEN],
+    const char *persona)
+{
+	uint32_t	 h;
+
+	memcpy(&h, hash, sizeof(h));
+	if (persona != NULL)
+		for (size_t i = 0; i < VALID_UUID_LEN; i++)
+			h = (h ^ (unsigned char)persona[i]) * 16777619u;
+	return h & (CACHE_MEMO_SLOTS - 1);
+}
+
+static bool
+cache_memo_is(const struct cache_memo_rec *r,
+    const unsigned char hash[AUTH_HASH_LEN], const char *persona)
+{
+	static const char none[VALID_UUID_LEN];
+
+	return memcmp(r->hash, hash, AUTH_HASH_LEN) == 0 &&
+	    memcmp(r->persona, persona != NULL ? persona : none,
+	    VALID_UUID_LEN) == 0;
+}
+
+/*
+ * What a row of CACHE_LOOKUP says beside a struct cache_entry: which of
+ * its three parts were there, and the session's times, which the caller's
+ * now turns into a state.
+ */
+struct cache_row {
+	uint8_t		 rows;		/* MEMO_* */
+	int64_t		 expires_at;
+	int64_t		 cached_until;
+};
+
+/*
+ * Copies the string at s into dst (dst NULL: skips it); returns where the
+ * next one starts.
+ */
+static const char *
+cache_memo_text(const char *s, char *dst)
+{
+	size_t	 n = strlen(s) + 1;
+
+	if (dst != NULL)
+		memcpy(dst, s, n);
+	return s + n;
+}
+
+/*
+ * Fills out and row as the statement would, from the memo. False when it
+ * holds nothing for the key.
+ */
+static bool
+cache_memo_get(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
+    const char *persona, struct cache_entry *out, struct cache_row *row)
+{
+	struct cache_memo		*m = &c->memo;
+	const struct cache_memo_rec	*r;
+	const char			*s;
+	uint32_t			 i;
+	bool				 v, j;
+
+	for (i = cache_memo_start(hash, persona); m->slot[i].gen == m->gen;
+	    i = (i + 1) & (CACHE_MEMO_SLOTS - 1)) {
+		r = (const struct cache_memo_rec *)(const void *)
+		    (m->mem + m->slot[i].off);
+		if (!cache_memo_is(r, hash, persona))
+			continue;
+		v = (r->rows & MEMO_VIDEO) != 0;
+		j = (r->rows & MEMO_JOB) != 0;
+		s = cache_memo_text(r->text, (r->rows & MEMO_SESSION) ?
+		    out->user_id : NULL);
+		s = cache_memo_text(s, v ? out->video_owner : NULL);
+		s = cache_memo_text(s, v ? out->video_url : NULL);
+		s = cache_memo_text(s, j ? out->job_owner : NULL);
+		s = cache_memo_text(s, j ? out->job_id : NULL);
+		s = cache_memo_text(s, j ? out->job_status : NULL);
+		(void)cache_memo_text(s, j ? out->job_prediction : NULL);
+		out->has_video = v && out->video_url[0] != '\0';
+		if (j) {
+			out->job_updated_at = r->job_updated_at;
+			out->has_job = true;
+		}
+		row->rows = r->rows;
+		row->expires_at = r->expires_at;
+		row->cached_until = r->cached_until;
+		m->hits++;
+		return true;
+	}
+	return false;
+}
+
+/* Appends s (or "" when absent) to a record being made; returns its end. */
+static char *
+cache_memo_put_text(char *p, const char *s, bool present)
+{
+	size_t	 n = present ? strlen(s) : 0;
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p + n + 1;
+}
+
+/*
+ * Keeps what the statement found for the key (out and row); the memo
+ * must be current. A record that does not fit is not kept.
+ */
+static void
+cache_memo_put(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
+    const char *persona, const struct cache_entry *out,
+    const struct cache_row *row)
+{
+	struct cache_memo	*m = &c->memo;
+	struct cache_memo_rec	*r;
+	size_t			 len;
+	uint32_t		 i;
+	char			*p;
+	bool			 u = (row->rows & MEMO_SESSION) != 0;
+	bool			 v = (row->rows & MEMO_VIDEO) != 0;
+	bool			 j = (row->rows & MEMO_JOB) != 0;
+
+	len = sizeof(*r) + 7 + (u ? strlen(out->user_id) : 0) +
+	    (v ? strlen(out->video_owner) + strlen(out->video_url) : 0) +
+	    (j ? strlen(out->job_owner) + strlen(out->job_id) +
+	    strlen(out->job_status) + strlen(out->job_prediction) : 0);
+	len = (len + 7) & ~(size_t)7;	/* the next record stays aligned */
+	if (m->count >= CACHE_MEMO_RECORDS ||
+	    m->used + len > CACHE_MEMO_BYTES) {
+		/* Full: start afresh, at the same header. */
+		cache_memo_forget(c);
+		m->known = true;
+	}
+	if (m->used + len > m->room) {
+		size_t	 room = m->room == 0 ? 16384 : m->room;
+		char	*mem;
+
+		while (room < m->used + len)
+			room *= 2;
+		if (room > CACHE_MEMO_BYTES)
+			room = CACHE_MEMO_BYTES;
+		if ((mem = realloc(m->mem, room)) == NULL)
+			return;
+		m->mem = mem;
+		m->room = room;
+	}
+	r = (struct cache_memo_rec *)(void *)(m->mem + m->used);
+	memcpy(r->hash, hash, AUTH_HASH_LEN);
+	if (persona != NULL)
+		memcpy(r->persona, persona, VALID_UUID_LEN);
+	else
+		memset(r->persona, 0, VALID_UUID_LEN);
+	r->rows = row->rows;
+	r->expires_at = row->expires_at;
+	r->cached_until = row->cached_until;
+	r->job_updated_at = j ? out->job_updated_at : 0;
+	p = cache_memo_put_text(r->text, out->user_id, u);
+	p = cache_memo_put_text(p, out->video_owner, v);
+	p = cache_memo_put_text(p, out->video_url, v);
+	p = cache_memo_put_text(p, out->job_owner, j);
+	p = cache_memo_put_text(p, out->job_id, j);
+	p = cache_memo_put_text(p, out->job_status, j);
+	(void)cache_memo_put_text(p, out->job_prediction, j);
+	for (i = cache_memo_start(hash, persona); m->slot[i].gen == m->gen;
+	    i = (i + 1) & (CACHE_MEMO_SLOTS - 1))
+		continue;
+	m->slot[i].gen = m->gen;
+	m->slot[i].off = (uint32_t)m->used;
+	m->used += len;
+	m->count++;
 }
 
 /*
@@ -186,6 +530,7 @@ cache_try_open(struct cache *c)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
+	cache_memo_attach(c);
 	if (stat(c->path, &sb) == 0) {
 		c->dev = sb.st_dev;
 		c->ino = sb.st_ino;
@@ -397,6 +742,8 @@ cache_close(struct cache *c)
 	if (c == NULL)
 		return;
 	cache_shut(c);
+	free(c->memo.slot);
+	free(c->memo.mem);
 	free(c->path);
 	free(c);
 }
@@ -412,12 +759,20 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
     const char *persona_id, int64_t now, struct cache_entry *out)
 {
 	sqlite3_stmt	*st;
+	struct cache_row row = { 0, 0, 0 };
 	int		 rc;
+	bool		 memo;
 
 	out->session = CACHE_SESSION_UNKNOWN;
 	out->has_video = out->has_job = false;
 	if (!cache_ready(c))
 		return false;
+	/* The memo knows canonical persona ids only (36 characters). */
+	memo = (persona_id == NULL ||
+	    strnlen(persona_id, VALID_UUID_LEN + 1) == VALID_UUID_LEN) &&
+	    cache_memo_current(c);
+	if (memo && cache_memo_get(c, hash, persona_id, out, &row))
+		goto found;
 	st = c->st[CACHE_LOOKUP];
 	sqlite3_bind_blob(st, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
 	if (persona_id != NULL)
@@ -429,10 +784,9 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 			sqlite_text_copy(st, 0, out->user_id,
 			    sizeof(out->user_id));
-			if (sqlite3_column_int64(st, 1) <= now)
-				out->session = CACHE_SESSION_EXPIRED;
-			else if (sqlite3_column_int64(st, 2) > now)
-				out->session = CACHE_SESSION_VALID;
+			row.expires_at = sqlite3_column_int64(st, 1);
+			row.cached_until = sqlite3_column_int64(st, 2);
+			row.rows |= MEMO_SESSION;
 		}
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
 			sqlite_text_copy(st, 3, out->video_owner,
@@ -440,6 +794,7 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
 			sqlite_text_copy(st, 4, out->video_url,
 			    sizeof(out->video_url));
 			out->has_video = out->video_url[0] != '\0';
+			row.rows |= MEMO_VIDEO;
 		}
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 			sqlite_text_copy(st, 5, out->job_owner,
@@ -452,15 +807,32 @@ cache_lookup(struct cache *c, const unsigned char hash[AUTH_HASH_LEN],
 			    sizeof(out->job_prediction));
 			out->job_updated_at = sqlite3_column_int64(st, 9);
 			out->has_job = true;
+			row.rows |= MEMO_JOB;
 		}
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW) {
+		out->has_video = out->has_job = false;
 		cache_failed(c, "lookup", rc);
 		return false;
 	}
+	if (memo)
+		cache_memo_put(c, hash, persona_id, out, &row);
+found:
+	if (row.rows & MEMO_SESSION) {
+		if (row.expires_at <= now)
+			out->session = CACHE_SESSION_EXPIRED;
+		else if (row.cached_until > now)
+			out->session = CACHE_SESSION_VALID;
+	}
 	return true;
+}
+
+unsigned long
+cache_memo_hits(const struct cache *c)
+{
+	return c->memo.hits;
 }
 
 /* Steps a write statement to completion and resets it. */
@@ -468,7 +840,11 @@ static bool
 cache_write(struct cache *c, enum cache_stmt which, const char *what)
 {
 	sqlite3_stmt	*st = c->st[which];
-	int		 rc = sqlite3_step(st);
+	int		 rc;
+
+	/* The commit will change the header too; forget at once anyway. */
+	cache_memo_forget(c);
+	rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

@@ -60,8 +60,10 @@ void		 cache_close(struct cache *);
 
 /*
  * Looks up a session by token hash and, if persona_id is not NULL, that
- * persona's video and active job, in one statement. now is unix seconds.
- * Returns false (and an empty entry) when the cache cannot answer.
+ * persona's video and active job, in one statement, or from the handle's
+ * memo while the file has not changed since (see cache_memo_hits). now is
+ * unix seconds, compared with the session's times on every call. Returns
+ * false (and an empty entry) when the cache cannot answer.
  */
 bool	cache_lookup(struct cache *, const unsigned char hash[AUTH_HASH_LEN],
 	    const char *persona_id, int64_t now, struct cache_entry *out);
@@ -102,5 +104,13 @@ bool	cache_job_by_prediction(struct cache *, const char *prediction_id,
 
 /* True while a usable database is open (for tests and logs). */
 bool	cache_usable(struct cache *);
+
+/*
+ * Lookups answered from the handle's memo (for tests and logs): the rows
+ * of a lookup are kept, per token hash and persona, for as long as the
+ * file has not changed (no commit by any connection, no reopening), so
+ * that a lookup asked again skips SQLite.
+ */
+unsigned long	cache_memo_hits(const struct cache *);
 
 #endif /* CACHE_H */

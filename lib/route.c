@@ -313,8 +313,12 @@ route_request_id(const struct http_request *req,
 	    route_request_id_valid(req->front_request_id) ?
 	    req->front_request_id : NULL;
 
+	char			*p;
+	unsigned long		 n;
+
 	if (given != NULL) {
-		snprintf(id, HTTP_REQUEST_ID_MAX + 1, "%s", given);
+		/* Valid: at most HTTP_REQUEST_ID_MAX bytes. */
+		memcpy(id, given, strlen(given) + 1);
 		return;
 	}
 	/*
@@ -328,7 +332,16 @@ route_request_id(const struct http_request *req,
 			r = (uint64_t)getpid() << 32 ^ (uint64_t)clock_mono_us();
 		snprintf(prefix, sizeof(prefix), "%016llx", (unsigned long long)r);
 	}
-	snprintf(id, HTTP_REQUEST_ID_MAX + 1, "%s-%lu", prefix, ++counter);
+	/* "<prefix>-<counter>", without printf: one per request. */
+	memcpy(id, prefix, 16);
+	id[16] = '-';
+	p = id + HTTP_REQUEST_ID_MAX;	/* 17 + 20 digits fit */
+	*p = '\0';
+	n = ++counter;
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	memmove(id + 17, p, (size_t)(id + HTTP_REQUEST_ID_MAX - p) + 1);
 }
 
 bool
@@ -360,6 +373,21 @@ route_read_request(struct http_io *io, const char *exe,
 	return true;
 }
 
+/* "METHOD template" into buf (bufsz > 0), cut to fit: the log's route. */
+static void
+route_log_name(char *buf, size_t bufsz, const char *method,
+    const char *template)
+{
+	size_t	 m = strnlen(method, bufsz - 1), t;
+
+	memcpy(buf, method, m);
+	if (m < bufsz - 1)
+		buf[m++] = ' ';
+	t = strnlen(template, bufsz - 1 - m);
+	memcpy(buf + m, template, t);
+	buf[m + t] = '\0';
+}
+
 size_t
 route_serve(struct app *app, const char *exe, struct http_io *io,
     struct http_response *resp, char *logroute, size_t logroutesz)
@@ -372,7 +400,7 @@ route_serve(struct app *app, const char *exe, struct http_io *io,
 	    &body))
 		req.route->handler(app, &req, resp);
 	sent = route_write(io, resp);
-	snprintf(logroute, logroutesz, "%s %s", req.method_name,
+	route_log_name(logroute, logroutesz, req.method_name,
 	    resp->route != NULL ? resp->route->template : "-");
 	free(body);
 	return sent;

@@ -51,10 +51,12 @@ valid_uuid(const char *s, size_t len, char *out)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (c != '-')
 				return false;
-		} else if (!isxdigit(c))
+		} else if (c >= 'A' && c <= 'F')
+			c += 'a' - 'A';		/* without the locale's tables */
+		else if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f'))
 			return false;
 		if (out != NULL)
-			out[i] = (char)tolower(c);
+			out[i] = (char)c;
 	}
 	if (out != NULL)
 		out[VALID_UUID_LEN] = '\0';

@@ -137,6 +137,7 @@ worker_fastcgi(struct app *app, const char *name)
 	struct sigaction	 sa;
 	struct fcgi_io		 f;
 	int			 rc, flags;
+	bool			 busy = false;
 
 	if (!fcgi_io_init(&f, FCGI_LISTENSOCK_FILENO)) {
 		log_warnx("FCGX_Init failed");
@@ -174,15 +175,24 @@ worker_fastcgi(struct app *app, const char *name)
 	    app->cfg->cache_sessions ? "on" : "off");
 
 	while (!worker_stopping) {
-		if (worker_wait(app, fcgi_io_wait_fd(&f,
+		/*
+		 * After an answer, with no connection kept open, the next
+		 * one is accepted before polling: under load the poll would
+		 * only say "ready" (one system call per request fewer); when
+		 * there is none, accept says EAGAIN and the poll follows.
+		 */
+		if (!busy && worker_wait(app, fcgi_io_wait_fd(&f,
 		    FCGI_LISTENSOCK_FILENO)) != WAIT_READY)
 			break;
+		busy = false;
 		rc = fcgi_io_accept(&f);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
 			continue;	/* another worker took it */
 		if (rc < 0)
 			break;
 		worker_answer(app, name, &f.io, &f);
+		busy = fcgi_io_wait_fd(&f, FCGI_LISTENSOCK_FILENO) ==
+		    FCGI_LISTENSOCK_FILENO;
 	}
 	log_msg(LOG_INFO, "stopping (%s)", worker_stopping ? "asked to" :
 	    "accept failed");

@@ -60,6 +60,14 @@ test_auth_hash_known_vector(void **state)
 	(void)state;
 	assert_true(auth_hash("abc", 3, h));
 	assert_memory_equal(h, want, AUTH_HASH_LEN);
+	/* The kept context starts afresh each time, and after auth_close. */
+	assert_true(auth_hash("abcabc", 6, h));
+	assert_true(auth_hash("abc", 3, h));
+	assert_memory_equal(h, want, AUTH_HASH_LEN);
+	auth_close();
+	assert_true(auth_hash("abc", 3, h));
+	assert_memory_equal(h, want, AUTH_HASH_LEN);
+	auth_close();
 }
 
 static void

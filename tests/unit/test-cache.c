@@ -274,6 +274,177 @@ test_cache_written_over_in_place(void **state)
 	damaged_in_place(*state, false);
 }
 
+/*
+ * The memo: a lookup asked again is answered without SQLite, and gives
+ * what the file holds now, whoever wrote it since.
+ */
+static void
+test_cache_memo_answers_again(void **state)
+{
+	struct scratch *f = *state;
+	struct cache *a = cache_open(f->path, 1000);
+	struct cache *b = cache_open(f->path, 1000);
+	struct cache_entry e;
+	unsigned long hits;
+
+	assert_true(cache_put_session(a, hash_a, USER_A, 100, 50));
+	assert_true(cache_put_video(a, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	hits = cache_memo_hits(b);
+	memset(&e, 0x5a, sizeof(e));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	assert_int_equal(cache_memo_hits(b), hits + 1);
+	assert_int_equal(e.session, CACHE_SESSION_VALID);
+	assert_string_equal(e.user_id, USER_A);
+	assert_true(e.has_video);
+	assert_string_equal(e.video_owner, USER_A);
+	assert_string_equal(e.video_url, "/media/a.mp4");
+	assert_false(e.has_job);
+	/* Another key is another record. */
+	assert_true(cache_lookup(b, hash_a, NULL, 1, &e));
+	assert_int_equal(e.session, CACHE_SESSION_VALID);
+	assert_false(e.has_video);
+	assert_true(cache_lookup(b, hash_a, NULL, 1, &e));
+	assert_int_equal(cache_memo_hits(b), hits + 2);
+	assert_false(e.has_video);
+	cache_close(a);
+	cache_close(b);
+}
+
+static void
+test_cache_memo_sees_other_writers(void **state)
+{
+	struct scratch *f = *state;
+	struct cache *a = cache_open(f->path, 1000);
+	struct cache *b = cache_open(f->path, 1000);
+	struct cache_entry e;
+	unsigned long hits;
+	char cmd[512];
+
+	assert_true(cache_put_session(a, hash_a, USER_A, 100, 50));
+	assert_true(cache_put_video(a, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 1, &e));
+	hits = cache_memo_hits(b);
+	/* A new video replaces the URL (another worker, another row)... */
+	assert_true(cache_put_video(a, PERSONA, USER_A, "/media/new.mp4", 2));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 2, &e));
+	assert_string_equal(e.video_url, "/media/new.mp4");
+	assert_int_equal(cache_memo_hits(b), hits);
+	/* ... a revoked session is gone at once... */
+	assert_true(cache_lookup(b, hash_a, PERSONA, 2, &e));
+	assert_int_equal(e.session, CACHE_SESSION_VALID);
+	assert_true(cache_forget_session(a, hash_a));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 2, &e));
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	/* ... and so is a job that another process, not ours, wrote. */
+	assert_true(cache_lookup(b, hash_a, PERSONA, 2, &e));
+	assert_false(e.has_job);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"INSERT INTO jobs VALUES"
+	    " ('%s', '%s', 'j', NULL, 'processing', 3)\"", f->path, PERSONA,
+	    USER_A);
+	assert_int_equal(system(cmd), 0);
+	assert_true(cache_lookup(b, hash_a, PERSONA, 3, &e));
+	assert_true(e.has_job);
+	assert_string_equal(e.job_status, "processing");
+	/* A write of b's own is seen by b's next lookup. */
+	assert_true(cache_put_job(b, PERSONA, USER_A, "j", NULL, "succeeded",
+	    4));
+	assert_true(cache_lookup(b, hash_a, PERSONA, 4, &e));
+	assert_string_equal(e.job_status, "succeeded");
+	cache_close(a);
+	cache_close(b);
+}
+
+/* Times are compared on every lookup, the memo's answers too. */
+static void
+test_cache_memo_session_expires(void **state)
+{
+	struct scratch *f = *state;
+	struct cache *c = cache_open(f->path, 1000);
+	struct cache_entry e;
+	unsigned long hits;
+	int64_t now = 1000000;
+
+	assert_true(cache_put_session(c, hash_a, USER_A, now + 100, now + 10));
+	assert_true(cache_lookup(c, hash_a, PERSONA, now, &e));
+	assert_int_equal(e.session, CACHE_SESSION_VALID);
+	hits = cache_memo_hits(c);
+	assert_true(cache_lookup(c, hash_a, PERSONA, now + 9, &e));
+	assert_int_equal(e.session, CACHE_SESSION_VALID);
+	/* The copy is too old: unknown (PostgreSQL is asked). */
+	assert_true(cache_lookup(c, hash_a, PERSONA, now + 10, &e));
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	/* The session itself has expired. */
+	assert_true(cache_lookup(c, hash_a, PERSONA, now + 100, &e));
+	assert_int_equal(e.session, CACHE_SESSION_EXPIRED);
+	assert_string_equal(e.user_id, USER_A);
+	assert_int_equal(cache_memo_hits(c), hits + 3);
+	cache_close(c);
+}
+
+/* A removed file: the memo of the old one is forgotten with it. */
+static void
+test_cache_memo_file_replaced(void **state)
+{
+	struct scratch *f = *state;
+	struct cache *a = cache_open(f->path, 1000);
+	struct cache_entry e;
+	unsigned long hits;
+
+	log_init("test-cache", LOG_ERROR);
+	assert_true(cache_put_session(a, hash_a, USER_A, 100, 50));
+	assert_true(cache_put_video(a, PERSONA, USER_A, "/media/a.mp4", 1));
+	assert_true(cache_lookup(a, hash_a, PERSONA, 1, &e));
+	assert_true(cache_lookup(a, hash_a, PERSONA, 1, &e));
+	hits = cache_memo_hits(a);
+	assert_true(hits > 0);
+	assert_int_equal(unlink(f->path), 0);
+	sleep(1);	/* the file is re-checked at most once a second */
+	usleep(100000);
+	assert_true(cache_lookup(a, hash_a, PERSONA, 1, &e));
+	assert_false(e.has_video);		/* a fresh, empty cache */
+	assert_int_equal(e.session, CACHE_SESSION_UNKNOWN);
+	assert_int_equal(cache_memo_hits(a), hits);
+	cache_close(a);
+}
+
+/* More keys than the memo keeps: it starts afresh, answers stay right. */
+static void
+test_cache_memo_full(void **state)
+{
+	struct scratch *f = *state;
+	struct cache *c = cache_open(f->path, 1000);
+	struct cache_entry e;
+	char id[VALID_UUID_LEN + 1], url[64];
+	unsigned long hits;
+
+	assert_true(cache_put_session(c, hash_a, USER_A, 100, 50));
+	assert_true(cache_begin(c));
+	for (int i = 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "cccccccc-0000-4000-8000-%012d", i);
+		snprintf(url, sizeof(url), "/media/%d.mp4", i);
+		assert_true(cache_put_video(c, id, USER_A, url, 1));
+	}
+	assert_true(cache_end(c, true));
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 5000; i++) {
+			snprintf(id, sizeof(id), "cccccccc-0000-4000-8000-%012d",
+			    i);
+			snprintf(url, sizeof(url), "/media/%d.mp4", i);
+			assert_true(cache_lookup(c, hash_a, id, 1, &e));
+			assert_int_equal(e.session, CACHE_SESSION_VALID);
+			assert_true(e.has_video);
+			assert_string_equal(e.video_url, url);
+		}
+	/* The last one looked up is still kept. */
+	hits = cache_memo_hits(c);
+	assert_true(cache_lookup(c, hash_a, id, 1, &e));
+	assert_string_equal(e.video_url, url);
+	assert_int_equal(cache_memo_hits(c), hits + 1);
+	cache_close(c);
+}
+
 static void
 test_cache_unopenable_path_degrades(void **state)
 {
@@ -302,6 +473,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cache_removed_file_without_its_wal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_truncated_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_written_over_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_memo_answers_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_memo_sees_other_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_memo_session_expires, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_memo_file_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_memo_full, setup, teardown),
 		cmocka_unit_test(test_cache_unopenable_path_degrades),
 	};
 	return cmocka_run_group_tests_name("cache", tests, NULL, NULL);

@@ -98,9 +98,14 @@ run(struct fixture *f, app_handler h, enum http_method m, const char *path,
 	route_answer(&f->app, h == personas_handle ? "personas" :
 	    h == idle_video_handle ? "idle-video" : "video-complete", &req,
 	    resp);
-	snprintf(out, outsz, "%s", resp->body != NULL ?
-	    json_object_to_json_string_ext(resp->body, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE) : "");
+	/* A JSON tree (errors) or JSON text (the video answers). */
+	if (resp->text != NULL)
+		snprintf(out, outsz, "%.*s", (int)resp->textlen, resp->text);
+	else
+		snprintf(out, outsz, "%s", resp->body != NULL ?
+		    json_object_to_json_string_ext(resp->body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) :
+		    "");
 	http_response_free(resp);
 	return resp->status;
 }
@@ -244,6 +249,62 @@ test_idle_video_cache_switched_off(void **state)
 	    "Bearer " TOKEN, false, NULL, body, sizeof(body), &r), 503);
 }
 
+/*
+ * Answers from the worker's memo of the cache still check the session
+ * every time: another worker's news (a revoked session, a new URL) and
+ * the session's expiry are seen at the next request.
+ */
+static void
+test_idle_video_memo_keeps_authentication(void **state)
+{
+	struct fixture *f = *state;
+	struct http_response r;
+	struct cache *other = cache_open(f->path, 1000);
+	char body[512];
+	unsigned long hits;
+	int64_t expires = clock_unix_s() + 2;
+
+	seed_cache(f, expires);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+		    "Bearer " TOKEN, false, NULL, body, sizeof(body), &r), 200);
+	hits = cache_memo_hits(f->app.cache);
+	assert_true(hits > 0);
+	/* Another worker learns of a new video. */
+	assert_true(cache_put_video(other, MINE, USER_A, "/media/new.mp4",
+	    clock_unix_s()));
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, false, NULL, body, sizeof(body), &r), 200);
+	assert_non_null(strstr(body, "\"videoUrl\":\"/media/new.mp4\""));
+	/* The memo answers again, until the session expires... */
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, true, NULL, body, sizeof(body), &r), 200);
+	assert_true(cache_memo_hits(f->app.cache) > hits);
+	hits = cache_memo_hits(f->app.cache);
+	while (clock_unix_s() < expires)
+		usleep(50000);
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, true, NULL, body, sizeof(body), &r), 401);
+	assert_non_null(strstr(body, "expired"));
+	assert_true(cache_memo_hits(f->app.cache) > hits);
+	/* ... or another worker learns that it was revoked. */
+	assert_true(cache_put_session(other, f->hash, USER_A,
+	    clock_unix_s() + 3600, clock_unix_s() + 60));
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, true, NULL, body, sizeof(body), &r), 200);
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, true, NULL, body, sizeof(body), &r), 200);
+	assert_true(cache_forget_session(other, f->hash));
+	/* Unknown to the cache: PostgreSQL is asked, and it is down here. */
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, false, NULL, body, sizeof(body), &r), 503);
+	assert_int_equal(run(f, idle_video_handle, HTTP_GET, IV(MINE),
+	    "Bearer " TOKEN, true, NULL, body, sizeof(body), &r), 200);
+	assert_non_null(strstr(body, "\"status\":\"unknown\""));
+	assert_int_equal(db_queries(f->app.db), 0);
+	cache_close(other);
+}
+
 static void
 test_personas_edges(void **state)
 {
@@ -279,6 +340,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idle_video_expired_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_video_db_down_is_503, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_video_cache_switched_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_video_memo_keeps_authentication, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_personas_edges, setup, teardown),
 	};
 	log_init("test-handlers", LOG_ERROR);

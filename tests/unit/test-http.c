@@ -1,4 +1,7 @@
-/* Unit tests of lib/http.c and lib/video.c: query strings, errors. */
+/*
+ * Unit tests of lib/http.c and lib/video.c (query strings, errors), and of
+ * the video answer of lib/app.c as JSON text.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "app.h"
 #include "http.h"
 #include "video.h"
 
@@ -67,6 +71,81 @@ test_http_error_body(void **state)
 	assert_string_equal(http_reason(503), "Service Unavailable");
 }
 
+/* The answer as the json-c tree that it was, serialised as route.c did. */
+static const char *
+video_answer_json_c(json_object **o, const char *status, const char *url,
+    const char *job_id, const char *source)
+{
+	*o = json_object_new_object();
+	json_object_object_add(*o, "status", json_object_new_string(status));
+	json_object_object_add(*o, "videoUrl",
+	    url != NULL ? json_object_new_string(url) : NULL);
+	json_object_object_add(*o, "jobId",
+	    job_id != NULL ? json_object_new_string(job_id) : NULL);
+	if (source != NULL)
+		json_object_object_add(*o, "source",
+		    json_object_new_string(source));
+	return json_object_to_json_string_ext(*o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* app_video_answer writes byte for byte what json-c wrote. */
+static void
+test_video_answer_text(void **state)
+{
+	char every[256], odd[] = "a\"b\\c/d\be\ff\ng\rh\ti\x01j\x1fk\x7fl\xc3\xa9m";
+	static const struct {
+		int		 line, code;
+		const char	*status, *url, *job, *source;
+	} cases[] = {
+		{ __LINE__, 200, "completed", "/media/idle/x.mp4", NULL, "cache" },
+		{ __LINE__, 200, "unknown", NULL, NULL, "quick-check" },
+		{ __LINE__, 200, "processing", NULL, "99999999-0000-4000-8000-000000000009", "job" },
+		{ __LINE__, 202, "starting", NULL, "j", NULL },
+		{ __LINE__, 200, "completed", "", "", "" },
+		{ __LINE__, 200, "completed", NULL, NULL, NULL },
+	};
+
+	(void)state;
+	for (int i = 1; i < 256; i++)
+		every[i - 1] = (char)i;
+	every[255] = '\0';
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 3; i++) {
+		struct http_response r;
+		json_object *o;
+		const char *status = "completed", *url = NULL, *job = NULL,
+		    *source = "db", *want;
+		int code = 200;
+
+		if (i < sizeof(cases) / sizeof(cases[0])) {
+			code = cases[i].code;
+			status = cases[i].status;
+			url = cases[i].url;
+			job = cases[i].job;
+			source = cases[i].source;
+		} else if (i == sizeof(cases) / sizeof(cases[0]))
+			url = every;
+		else if (i == sizeof(cases) / sizeof(cases[0]) + 1)
+			url = odd;
+		else
+			job = odd, source = every, status = odd;
+		http_response_init(&r);
+		app_video_answer(&r, code, status, url, job, source);
+		want = video_answer_json_c(&o, status, url, job, source);
+		assert_int_equal(r.status, code);
+		assert_null(r.body);
+		assert_non_null(r.text);
+		if (r.textlen != strlen(want) || memcmp(r.text, want, r.textlen) != 0)
+			fail_msg("case %zu (line %d): %.*s, not %s", i,
+			    i < sizeof(cases) / sizeof(cases[0]) ? cases[i].line : __LINE__,
+			    (int)r.textlen, r.text, want);
+		if (source != NULL)
+			assert_string_equal(r.source, source);
+		json_object_put(o);
+		http_response_free(&r);
+	}
+}
+
 static void
 test_video_status_of(void **state)
 {
@@ -90,6 +169,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_query_table),
 		cmocka_unit_test(test_http_error_body),
+		cmocka_unit_test(test_video_answer_text),
 		cmocka_unit_test(test_video_status_of),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);

@@ -46,6 +46,26 @@ emit_access(void)
 }
 
 static void
+emit_access_odd(void)
+{
+	struct log_access a = { "G\nET\x7f /api/x", 503, NULL, 4294967295u,
+	    -9223372036854775807LL - 1 };
+
+	log_access(&a);
+}
+
+static void
+emit_access_long(void)
+{
+	static char route[3000];
+	struct log_access a = { route, 200, "cache", 4294967295u,
+	    9223372036854775807LL };
+
+	memset(route, 'r', sizeof(route) - 1);
+	log_access(&a);
+}
+
+static void
 emit_debug(void)
 {
 	log_msg(LOG_DEBUG, "not shown at info");
@@ -81,6 +101,15 @@ test_log_access_fields(void **state)
 	assert_non_null(strstr(buf, "us=1234 req=rid-9\n"));
 	capture(emit_access, buf, sizeof(buf));
 	assert_null(strstr(buf, "req="));
+	/* The client's bytes replaced; no source is "-". */
+	capture(emit_access_odd, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "info: access route=\"G?ET? /api/x\" "
+	    "status=503 source=- pg_queries=4294967295 "
+	    "us=-9223372036854775808\n"));
+	/* Too long for a line: cut, still one line. */
+	assert_true(capture(emit_access_long, buf, sizeof(buf)) <= 1024);
+	assert_int_equal(strchr(buf, '\n') - buf, (long)strlen(buf) - 1);
+	assert_non_null(strstr(buf, "idle-video["));
 	assert_int_equal(capture(emit_debug, buf, sizeof(buf)), 0);
 	assert_int_equal(log_level_parse("warn"), LOG_WARN);
 	assert_int_equal(log_level_parse("loud"), -1);

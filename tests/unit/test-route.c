@@ -207,6 +207,90 @@ test_http_response_head(void **state)
 	assert_string_equal(head + n - 2, "\r\n");
 }
 
+/* The head as lib/http.c formatted it through printf, for comparison. */
+static void
+head_append(char *buf, size_t bufsz, size_t *n, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *n, bufsz - *n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n += (size_t)r < bufsz - *n ? (size_t)r : bufsz - *n - 1;
+}
+
+static size_t
+head_printf(const struct http_response *r, size_t bodylen, char *buf,
+    size_t bufsz)
+{
+	size_t	 n = 0;
+
+	if (bufsz < 8)
+		return 0;
+	buf[0] = '\0';
+	head_append(buf, bufsz - 2, &n, "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n",
+	    r->status, http_reason(r->status), r->content_type != NULL ?
+	    r->content_type : "application/json", bodylen);
+	if (r->retry_after > 0)
+		head_append(buf, bufsz - 2, &n, "Retry-After: %d\r\n",
+		    r->retry_after);
+	if (r->allow != NULL)
+		head_append(buf, bufsz - 2, &n, "Allow: %s\r\n", r->allow);
+	if (r->request_id[0] != '\0')
+		head_append(buf, bufsz - 2, &n, "X-Request-Id: %s\r\n",
+		    r->request_id);
+	memcpy(buf + n, "\r\n", 3);
+	return n + 2;
+}
+
+/* Byte for byte the head it was, whole or cut, for every buffer size. */
+static void
+test_http_response_head_bytes(void **state)
+{
+	static const struct {
+		int		 line, status, retry;
+		const char	*type, *allow, *id;
+		size_t		 len;
+	} cases[] = {
+		{ __LINE__, 200, 0, NULL, NULL, "cb2db4ef1c7b6755-410", 118 },
+		{ __LINE__, 200, 0, NULL, NULL, "", 0 },
+		{ __LINE__, 503, 1, NULL, NULL, "r", 180 },
+		{ __LINE__, 405, 0, NULL, "GET, POST", "x", 95 },
+		{ __LINE__, 200, 0, "text/plain; version=0.0.4", NULL, "", 123456789 },
+		{ __LINE__, 299, 2147483647, NULL, "GET", "0123456789012345678901234567890123456789012345678901234567890123", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_response r;
+
+		http_response_init(&r);
+		r.status = cases[i].status;
+		r.retry_after = cases[i].retry;
+		r.content_type = cases[i].type;
+		r.allow = cases[i].allow;
+		snprintf(r.request_id, sizeof(r.request_id), "%s", cases[i].id);
+		for (size_t sz = 8; sz <= 600; sz++) {
+			char got[600], want[600];
+			size_t gn, wn;
+
+			memset(got, 1, sizeof(got));
+			memset(want, 1, sizeof(want));
+			gn = http_response_head(&r, cases[i].len, got, sz);
+			wn = head_printf(&r, cases[i].len, want, sz);
+			if (gn != wn || memcmp(got, want, wn + 1) != 0)
+				fail_msg("line %d, %zu bytes: \"%.*s\", not \"%.*s\"",
+				    cases[i].line, sz, (int)gn, got, (int)wn, want);
+		}
+	}
+}
+
 /* The id that a request with these parameters gets. */
 static void
 id_of(const char *p1, const char *p2, char *id)
@@ -260,6 +344,20 @@ test_route_request_id(void **state)
 	id_of(NULL, NULL, other);
 	assert_true(route_request_id_valid(id) && route_request_id_valid(other));
 	assert_string_not_equal(id, other);
+	{
+		char		 p1[17], p2[17];
+		unsigned long	 n1, n2;
+		int		 c1 = 0, c2 = 0;
+
+		/* 64 random bits in hex, then a counter. */
+		assert_int_equal(sscanf(id, "%16[0-9a-f]-%lu%n", p1, &n1, &c1), 2);
+		assert_int_equal(sscanf(other, "%16[0-9a-f]-%lu%n", p2, &n2, &c2), 2);
+		assert_int_equal(c1, (int)strlen(id));
+		assert_int_equal(c2, (int)strlen(other));
+		assert_int_equal(strlen(p1), 16);
+		assert_string_equal(p1, p2);
+		assert_int_equal(n2, n1 + 1);
+	}
 	assert_false(route_request_id_valid(""));
 	assert_false(route_request_id_valid("a/b"));
 	assert_false(route_request_id_valid(NULL));
@@ -274,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_route_admit),
 		cmocka_unit_test(test_route_table_is_sound),
 		cmocka_unit_test(test_http_response_head),
+		cmocka_unit_test(test_http_response_head_bytes),
 		cmocka_unit_test(test_route_request_id),
 	};
 

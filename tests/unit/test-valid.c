@@ -1,5 +1,6 @@
 /* Unit tests of lib/valid.c: strict integers, UUIDs, UTF-8 and JSON. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -65,6 +66,23 @@ test_valid_uuid(void **state)
 	assert_false(valid_uuid("../../../../../../../../etc/passwd00", 36, out));
 	/* An embedded NUL within the length is refused. */
 	assert_false(valid_uuid("0a1b2c3d-4e5f-6789-abcd-ef01234\0789", 36, out));
+	/* Every byte at a digit's place and at a dash's: hex digits only. */
+	for (int c = 0; c < 256; c++) {
+		char s[VALID_UUID_LEN + 1];
+		bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F');
+
+		memcpy(s, good, sizeof(s));
+		s[1] = (char)c;
+		if (valid_uuid(s, VALID_UUID_LEN, out) != hex)
+			fail_msg("byte %d at a digit's place", c);
+		if (hex && out[1] != (c >= 'A' && c <= 'F' ? c + 32 : c))
+			fail_msg("byte %d written as %d", c, out[1]);
+		s[1] = good[1];
+		s[8] = (char)c;
+		if (valid_uuid(s, VALID_UUID_LEN, out) != (c == '-'))
+			fail_msg("byte %d at a dash's place", c);
+	}
 }
 
 #define FFFD	"\xef\xbf\xbd"
