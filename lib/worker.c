@@ -175,6 +175,7 @@ worker_fastcgi(struct app *app, const char *name)
 	    app->cfg->cache_sessions ? "on" : "off");
 
 	while (!worker_stopping) {
+		log_reopen();	/* if SIGHUP asked for it, even under load */
 		/*
 		 * After an answer, with no connection kept open, the next
 		 * one is accepted before polling: under load the poll would
