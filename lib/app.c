@@ -51,8 +51,10 @@ app_open(struct app *app, struct config *cfg, const char *name,
 	 */
 	conninfo = kind == APP_ENGINE && *cfg->engine_database_url != '\0' ?
 	    cfg->engine_database_url : cfg->database_url;
+	_Static_assert(DB_PREPARE_AUTO == 0 && DB_PREPARE_ON == 1 &&
+	    DB_PREPARE_OFF == 2, "PG_PREPARE's choices, in config.c's order");
 	app->db = db_new(conninfo, appname, cfg->pg_connect_timeout_ms,
-	    cfg->pg_statement_timeout_ms);
+	    cfg->pg_statement_timeout_ms, (enum db_prepare)cfg->pg_prepare);
 	app->cache = cache_open(cfg->cache_path, cfg->cache_busy_timeout_ms);
 	if (app->db == NULL || app->cache == NULL) {
 		log_warnx("out of memory at start-up");

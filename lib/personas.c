@@ -13,14 +13,13 @@
 #include "valid.h"
 #include "video.h"
 
-/* Columns of DB_PERSONAS_LIST. */
+/* Columns of DB_PERSONAS_LIST (schema/postgres.sql, personas_page). */
 enum {
 	COL_USER_ID,
 	COL_EXPIRES,
 	COL_PERSONA_ID,
 	COL_NAME,
 	COL_VIDEO_URL,
-	COL_JOB_ID,
 	COL_JOB_STATUS,
 };
 

@@ -1,4 +1,4 @@
--- PostgreSQL schema of fcgi-pool-lab, version 1.
+-- PostgreSQL schema of fcgi-pool-lab, version 2.
 --
 -- Applied by scripts/stack as the cluster's superuser, idempotently: every
 -- statement may run again on an installed database and changes nothing.
@@ -88,63 +88,128 @@ CREATE TABLE IF NOT EXISTS idle_videos (
 	created_at	timestamptz NOT NULL DEFAULT now()
 );
 
--- The two hot reads, as functions: PL/pgSQL keeps their plans for the life
--- of a server connection, so a request pays for executing the query, not
--- for planning it again (about 0.15 ms of CPU each time, five times a
--- SELECT 1). Named prepared statements would do the same from the client,
--- but PgBouncer 1.18 cannot carry them in transaction mode; a function call
--- is an ordinary unnamed statement. Every read authenticates: no row means
--- no valid session.
+-- Each persona's completed video URL, copied from idle_videos (the record:
+-- job, time) by the trigger below in the same transaction, so that the two
+-- hot reads find it in the persona's own row: one index probe and one join
+-- less per persona (issue 12). idle_videos rows are only ever inserted
+-- (URLs are immutable); an update or a delete is copied too.
+ALTER TABLE personas ADD COLUMN IF NOT EXISTS video_url text;
 
--- One persona of the caller: its owner check, its video, its latest job.
-CREATE OR REPLACE FUNCTION idle_video_get(p_token_hash bytea, p_persona uuid)
+CREATE OR REPLACE FUNCTION idle_videos_copy_url() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' AND (TG_OP = 'DELETE' OR
+	    OLD.persona_id IS DISTINCT FROM NEW.persona_id) THEN
+		UPDATE public.personas SET video_url = NULL
+		 WHERE id = OLD.persona_id AND video_url IS NOT NULL;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		UPDATE public.personas SET video_url = NEW.video_url
+		 WHERE id = NEW.persona_id
+		   AND video_url IS DISTINCT FROM NEW.video_url;
+	END IF;
+	RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS idle_videos_copy_url ON idle_videos;
+CREATE TRIGGER idle_videos_copy_url
+	AFTER INSERT OR UPDATE OR DELETE ON idle_videos
+	FOR EACH ROW EXECUTE FUNCTION idle_videos_copy_url();
+-- The copies of an installation that had none (and a repair of any drift).
+UPDATE personas p SET video_url = v.video_url FROM idle_videos v
+ WHERE v.persona_id = p.id AND p.video_url IS DISTINCT FROM v.video_url;
+UPDATE personas p SET video_url = NULL
+ WHERE p.video_url IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM idle_videos v WHERE v.persona_id = p.id);
+
+-- The two hot reads. Each is written once, as an SQL function that the
+-- planner inlines into the statement calling it: lib/db.c prepares
+-- "SELECT * FROM idle_video_state(...)" once per server connection as a
+-- named statement (PG_PREPARE), and the join is planned once, then only
+-- executed. Behind PgBouncer 1.18 in transaction mode, which cannot carry
+-- named statements, it calls the PL/pgSQL wrappers (..._pl) with unnamed
+-- statements instead: PL/pgSQL keeps their plan for the life of a server
+-- connection, so a request still pays for executing the join, not for
+-- planning it (about 0.15 ms of CPU each time). Every read authenticates:
+-- no row means no valid session. Both are STABLE, not STRICT, without SET
+-- options (what inlining needs), and name every table with its schema.
+
+-- One persona of the caller: its owner check, its video, its latest job
+-- (looked up only when there is no video).
+CREATE OR REPLACE FUNCTION idle_video_state(p_token_hash bytea, p_persona uuid)
 RETURNS TABLE (user_id uuid, expires bigint, persona_id uuid, video_url text,
 	job_id uuid, job_status text, job_prediction text, job_updated bigint)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	RETURN QUERY
+LANGUAGE sql STABLE AS $$
 	SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,
-	       p.id, v.video_url, j.id, j.status, j.prediction_id,
+	       p.id, p.video_url, j.id, j.status, j.prediction_id,
 	       floor(extract(epoch FROM j.updated_at))::bigint
 	  FROM public.sessions s
 	  LEFT JOIN public.personas p ON p.id = p_persona AND p.user_id = s.user_id
-	  LEFT JOIN public.idle_videos v ON v.persona_id = p.id
 	  LEFT JOIN LATERAL (
 		SELECT jj.id, jj.status, jj.prediction_id, jj.updated_at
 		  FROM public.jobs jj WHERE jj.persona_id = p.id
-		 ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL
-	 WHERE s.token_hash = p_token_hash AND s.expires_at > now();
-END
+		 ORDER BY jj.created_at DESC LIMIT 1) j ON p.video_url IS NULL
+	 WHERE s.token_hash = p_token_hash AND s.expires_at > now()
 $$;
 
 -- One page of the caller's personas in creation order, after p_after (an
 -- id of theirs) when given. A single row with a NULL persona: no personas.
-CREATE OR REPLACE FUNCTION personas_list(p_token_hash bytea, p_after uuid,
+-- The session's columns are made once, in the first subquery (OFFSET 0
+-- keeps it apart), not once per row: a uuid's text costs the server about
+-- 1k instructions, three per row were a quarter of a page of 1000's cost.
+-- A persona with a video has no job looked up (the condition inside the
+-- lateral subquery spares its index probe).
+CREATE OR REPLACE FUNCTION personas_page(p_token_hash bytea, p_after uuid,
 	p_limit int)
-RETURNS TABLE (user_id uuid, expires bigint, persona_id uuid, name text,
-	video_url text, job_id uuid, job_status text)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	RETURN QUERY
-	SELECT s.user_id, floor(extract(epoch FROM s.expires_at))::bigint,
-	       p.id, p.name, v.video_url, j.id, j.status
-	  FROM public.sessions s
+RETURNS TABLE (user_id text, expires bigint, persona_id uuid, name text,
+	video_url text, job_status text)
+LANGUAGE sql STABLE AS $$
+	SELECT s.user_text, s.expires, p.id, p.name, p.video_url, j.status
+	  FROM (SELECT ss.user_id, ss.user_id::text AS user_text,
+		       floor(extract(epoch FROM ss.expires_at))::bigint AS expires
+		  FROM public.sessions ss
+		 WHERE ss.token_hash = p_token_hash AND ss.expires_at > now()
+		OFFSET 0) s
 	  LEFT JOIN LATERAL (
-		SELECT pp.id, pp.name, pp.created_at FROM public.personas pp
+		SELECT pp.id, pp.name, pp.video_url, pp.created_at
+		  FROM public.personas pp
 		 WHERE pp.user_id = s.user_id
 		   AND (p_after IS NULL OR (pp.created_at, pp.id) >
 			(SELECT a.created_at, a.id FROM public.personas a
 			  WHERE a.id = p_after AND a.user_id = s.user_id))
 		 ORDER BY pp.created_at, pp.id LIMIT p_limit) p ON true
-	  LEFT JOIN public.idle_videos v ON v.persona_id = p.id
 	  LEFT JOIN LATERAL (
-		SELECT jj.id, jj.status FROM public.jobs jj
-		 WHERE jj.persona_id = p.id
-		 ORDER BY jj.created_at DESC LIMIT 1) j ON v.persona_id IS NULL
-	 WHERE s.token_hash = p_token_hash AND s.expires_at > now()
-	 ORDER BY p.created_at, p.id;
+		SELECT jj.status FROM public.jobs jj
+		 WHERE jj.persona_id = p.id AND p.video_url IS NULL
+		 ORDER BY jj.created_at DESC LIMIT 1) j ON true
+	 ORDER BY p.created_at, p.id
+$$;
+
+-- The same two as PL/pgSQL, for unnamed statements (PG_PREPARE off).
+CREATE OR REPLACE FUNCTION idle_video_state_pl(p_token_hash bytea,
+	p_persona uuid)
+RETURNS TABLE (user_id uuid, expires bigint, persona_id uuid, video_url text,
+	job_id uuid, job_status text, job_prediction text, job_updated bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM public.idle_video_state(p_token_hash, p_persona);
 END
 $$;
+
+CREATE OR REPLACE FUNCTION personas_page_pl(p_token_hash bytea, p_after uuid,
+	p_limit int)
+RETURNS TABLE (user_id text, expires bigint, persona_id uuid, name text,
+	video_url text, job_status text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM public.personas_page(p_token_hash, p_after,
+	    p_limit);
+END
+$$;
+
+-- Version 1's functions of the two reads, which joined idle_videos.
+DROP FUNCTION IF EXISTS idle_video_get(bytea, uuid);
+DROP FUNCTION IF EXISTS personas_list(bytea, uuid, int);
 
 -- Starts a job for a persona, unless it has an active one (the partial
 -- unique index decides, also when two workers ask at once) or its owner
@@ -184,10 +249,13 @@ $$;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON users, sessions, personas, jobs, idle_videos
 	TO app, app_engine;
-GRANT EXECUTE ON FUNCTION idle_video_get(bytea, uuid), personas_list(bytea, uuid, int),
-	job_create(uuid, int) TO app, app_engine;
+GRANT EXECUTE ON FUNCTION idle_video_state(bytea, uuid),
+	idle_video_state_pl(bytea, uuid), personas_page(bytea, uuid, int),
+	personas_page_pl(bytea, uuid, int), job_create(uuid, int)
+	TO app, app_engine;
 GRANT SELECT ON schema_version TO app, app_engine;
 
-INSERT INTO schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
+-- Version 2: personas.video_url and its trigger, the reads as SQL functions.
+INSERT INTO schema_version (version) VALUES (1), (2) ON CONFLICT DO NOTHING;
 
 COMMIT;
