@@ -14,7 +14,11 @@
 #include "valid.h"
 #include "video.h"
 
-/* Columns of DB_PERSONAS_LIST (schema/postgres.sql, personas_page). */
+/*
+ * Columns of DB_PERSONAS_LIST (schema/postgres.sql, personas_page): the
+ * page's personas (user_id and expires NULL), then the session's row
+ * (user_id and expires, the rest NULL). No row: no valid session.
+ */
 enum {
 	COL_USER_ID,
 	COL_EXPIRES,
@@ -87,19 +91,20 @@ personas_mix(uint64_t h, const void *p, size_t len)
 }
 
 /*
- * What a page copies into the cache: the session (token hash, owner,
- * expiry) and each persona with its URL. Never 0.
+ * What a page copies into the cache: the session (token hash, and owner
+ * and expiry from row srow) and each of rows personas with its URL.
+ * Never 0.
  */
 static uint64_t
-personas_page_key(PGresult *res, int rows,
+personas_page_key(PGresult *res, int rows, int srow,
     const unsigned char hash[AUTH_HASH_LEN])
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	h = personas_mix(h, hash, AUTH_HASH_LEN);
 	for (int col = COL_USER_ID; col <= COL_EXPIRES; col++)
-		h = personas_mix(h, PQgetvalue(res, 0, col),
-		    (size_t)PQgetlength(res, 0, col) + 1);
+		h = personas_mix(h, PQgetvalue(res, srow, col),
+		    (size_t)PQgetlength(res, srow, col) + 1);
 	for (int i = 0; i < rows; i++) {
 		if (PQgetisnull(res, i, COL_VIDEO_URL))
 			continue;
@@ -140,22 +145,24 @@ personas_memo_put(uint64_t key, int64_t until)
 }
 
 /*
- * Copies the session and the completed URLs of this page into the cache,
- * in one transaction, unless this worker copied the same lately. A cache
- * that cannot take them changes nothing.
+ * Copies the session (row srow) and the completed URLs of this page's rows
+ * personas into the cache, in one transaction, unless this worker copied
+ * the same lately. A cache that cannot take them changes nothing.
  */
 static void
-personas_warm(struct app *app, PGresult *res, int rows,
-    const unsigned char hash[AUTH_HASH_LEN], const char *user_id,
-    int64_t expires)
+personas_warm(struct app *app, PGresult *res, int rows, int srow,
+    const unsigned char hash[AUTH_HASH_LEN])
 {
+	const char *user_id = PQgetvalue(res, srow, COL_USER_ID);
+	int64_t	 expires = strtoll(PQgetvalue(res, srow, COL_EXPIRES), NULL,
+		    10);
 	int64_t	 now = clock_unix_s();
 	uint64_t key;
 	bool	 ok = true;
 
 	if (!app->cfg->cache_sessions && !app->cfg->cache_urls)
 		return;
-	key = personas_page_key(res, rows, hash);
+	key = personas_page_key(res, rows, srow, hash);
 	if (personas_memo_fresh(key, now))
 		return;
 	if (!cache_begin(app->cache))
@@ -379,7 +386,7 @@ personas_handle(struct app *app, const struct http_request *req,
 	bool		 has_after;
 	PGresult	*res = NULL;
 	enum db_status	 st;
-	int		 rows, shown;
+	int		 rows, srow, shown;
 
 	if (!app_authenticate(req, resp, hash) ||
 	    !personas_params(req, resp, &limit, after, &has_after))
@@ -405,10 +412,17 @@ personas_handle(struct app *app, const struct http_request *req,
 		return;
 	}
 
-	/* A single row with a NULL persona is an empty page. */
-	rows = PQntuples(res);
-	if (rows == 1 && PQgetisnull(res, 0, COL_PERSONA_ID))
-		rows = 0;
+	/* The personas, then the session's row. */
+	srow = PQntuples(res) - 1;
+	rows = srow;
+	if (PQgetisnull(res, srow, COL_USER_ID) ||
+	    !PQgetisnull(res, srow, COL_PERSONA_ID)) {
+		log_warnx("personas: the page has no session row last");
+		PQclear(res);
+		http_error(resp, API_INTERNAL, "The database answered "
+		    "unexpectedly.");
+		return;
+	}
 	shown = rows > limit ? (int)limit : rows;
 	if (!personas_answer(resp, res, shown, rows > limit ?
 	    PQgetvalue(res, shown - 1, COL_PERSONA_ID) : NULL)) {
@@ -416,7 +430,6 @@ personas_handle(struct app *app, const struct http_request *req,
 		http_error(resp, API_INTERNAL, "Out of memory.");
 		return;
 	}
-	personas_warm(app, res, shown, hash, PQgetvalue(res, 0, COL_USER_ID),
-	    strtoll(PQgetvalue(res, 0, COL_EXPIRES), NULL, 10));
+	personas_warm(app, res, shown, srow, hash);
 	PQclear(res);
 }

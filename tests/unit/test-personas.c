@@ -96,7 +96,10 @@ struct row {
 	const char	*id, *name, *url, *job;
 };
 
-/* A result of DB_PERSONAS_LIST's columns, made without a server. */
+/*
+ * A result of DB_PERSONAS_LIST's columns, made without a server: n
+ * personas, then the session's row (row n).
+ */
 static PGresult *
 page_result(const struct row *rows, int n)
 {
@@ -112,11 +115,18 @@ page_result(const struct row *rows, int n)
 
 	assert_non_null(res);
 	assert_true(PQsetResultAttrs(res, 6, cols));
-	for (int i = 0; i < n; i++) {
-		const char *v[6] = { "11111111-2222-4333-8444-555555555555",
-		    "1796088669", rows[i].id, rows[i].name, rows[i].url,
-		    rows[i].job };
+	for (int i = 0; i <= n; i++) {
+		const char *v[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
 
+		if (i < n) {
+			v[COL_PERSONA_ID] = rows[i].id;
+			v[COL_NAME] = rows[i].name;
+			v[COL_VIDEO_URL] = rows[i].url;
+			v[COL_JOB_STATUS] = rows[i].job;
+		} else {
+			v[COL_USER_ID] = "11111111-2222-4333-8444-555555555555";
+			v[COL_EXPIRES] = "1796088669";
+		}
 		for (int c = 0; c < 6; c++)
 			assert_true(PQsetvalue(res, i, c, (char *)v[c],
 			    v[c] != NULL ? (int)strlen(v[c]) : -1));
@@ -217,24 +227,25 @@ test_personas_page_key(void **state)
 	};
 	unsigned char	 hash[AUTH_HASH_LEN] = { 1 };
 	PGresult	*res = page_result(rows, 2);
-	uint64_t	 k = personas_page_key(res, 2, hash);
+	uint64_t	 k = personas_page_key(res, 2, 2, hash);
 
 	(void)state;
 	assert_true(k != 0);
-	assert_true(personas_page_key(res, 2, hash) == k);
-	assert_true(personas_page_key(res, 1, hash) == k);	/* B: no URL */
+	assert_true(personas_page_key(res, 2, 2, hash) == k);
+	assert_true(personas_page_key(res, 1, 2, hash) == k);	/* B: no URL */
+	assert_true(personas_page_key(res, 2, 1, hash) != k);	/* no session */
 	hash[0] = 2;
-	assert_true(personas_page_key(res, 2, hash) != k);	/* session */
+	assert_true(personas_page_key(res, 2, 2, hash) != k);	/* session */
 	hash[0] = 1;
 	PQclear(res);
 	rows[1].url = "/m/2.mp4";				/* a new video */
 	res = page_result(rows, 2);
-	assert_true(personas_page_key(res, 2, hash) != k);
+	assert_true(personas_page_key(res, 2, 2, hash) != k);
 	PQclear(res);
 	rows[1].url = NULL;
 	rows[1].name = "renamed";				/* not copied */
 	res = page_result(rows, 2);
-	assert_true(personas_page_key(res, 2, hash) == k);
+	assert_true(personas_page_key(res, 2, 2, hash) == k);
 	PQclear(res);
 }
 
