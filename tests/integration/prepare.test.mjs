@@ -44,7 +44,8 @@ before(async () => {
   // move within the test: the terminal ones, and one active with news).
   await sql(`INSERT INTO jobs (persona_id, status, prediction_id) VALUES
     ('${u.personas[7]}', 'failed', 'prep-${u.personas[7]}'), ('${u.personas[8]}', 'succeeded', 'prep-${u.personas[8]}'),
-    ('${u.personas[9]}', 'processing', 'prep-${u.personas[9]}'), ('${u.personas[10]}', 'canceled', NULL)`);
+    ('${u.personas[9]}', 'processing', 'prep-${u.personas[9]}'), ('${u.personas[10]}', 'canceled', NULL),
+    ('${u.personas[0]}', 'processing', 'prep-${u.personas[0]}')`);	// and a video
   await sql(`UPDATE personas SET name = E'Quote " back \\\\ tab\\t \\u00e9' WHERE id = '${u.personas[1]}'`);
 });
 

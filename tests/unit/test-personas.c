@@ -185,6 +185,9 @@ test_personas_answer_pages(void **state)
 		{ "96be361d-8d26-4d39-98a6-18591f57b81d", "y", NULL,
 		  "aborted" },
 		{ "0d80a823-ba41-400d-9aa0-b8cb104b928c", "z", NULL, NULL },
+		/* A video makes the job moot (its status is sent all the same). */
+		{ "6241bcc8-e481-4988-8d8b-2e5638eb378e", "w", "/m/w.mp4",
+		  "processing" },
 	};
 	const int n = (int)(sizeof(rows) / sizeof(rows[0]));
 
