@@ -167,6 +167,7 @@ struct db {
 	int		 statement_ms;
 	enum db_prepare	 prepare;	/* PG_PREPARE */
 	bool		 named;		/* this connection takes named ones */
+	uint32_t	 used;		/* bit 1 << stmt: sent on it once */
 	uint32_t	 prepared;	/* bit 1 << stmt: prepared on it */
 	int64_t		 last_used_us;	/* monotonic, end of last use */
 	unsigned long	 queries;	/* statements sent */
@@ -396,7 +397,7 @@ db_connect(struct db *db)
 
 		if (st == PGRES_POLLING_OK) {
 			db->last_used_us = clock_mono_us();
-			db->prepared = 0;
+			db->used = db->prepared = 0;
 			db->named = db->prepare == DB_PREPARE_ON ||
 			    (db->prepare == DB_PREPARE_AUTO &&
 			    db_backend_is_process(db->conn));
@@ -537,8 +538,10 @@ lost:
 /*
  * Sends one statement and waits for its result within the statement
  * deadline; a hot read goes as its named statement when the connection
- * takes them (prepared first, once). *lost says whether the failure was
- * the connection's.
+ * takes them, from its second use on the connection (prepared first, once,
+ * an extra round trip): a connection that serves one request (plain CGI,
+ * a process per request) never pays for a prepare it would use once.
+ * *lost says whether the failure was the connection's.
  */
 static enum db_status
 db_exec_once(struct db *db, const struct db_stmt_def *def,
@@ -554,7 +557,9 @@ db_exec_once(struct db *db, const struct db_stmt_def *def,
 
 	*lost = false;
 again:
-	named = db->named && def->named != NULL;
+	named = db->named && def->named != NULL &&
+	    (db->used & (1u << stmt)) != 0;
+	db->used |= 1u << stmt;
 	if (named && (db->prepared & (1u << stmt)) == 0) {
 		if ((ret = db_prepare_named(db, def, stmt, deadline, lost)) !=
 		    DB_OK)

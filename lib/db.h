@@ -117,7 +117,8 @@ bool		 db_connected(const struct db *);
 
 /*
  * Whether the open connection sends the hot reads as named prepared
- * statements (false when not connected). PG_PREPARE=auto decides at each
+ * statements (false when not connected): each from its second use on the
+ * connection, the first goes unnamed. PG_PREPARE=auto decides at each
  * connect; either mode turns them off for the rest of a connection on
  * which the server does not know a statement it was given ("prepared
  * statement does not exist": a pooler after all), and runs it unnamed.

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync, readFileSync, rmSync, chownSync, statSync, ex
 import net from 'node:net';
 import path from 'node:path';
 import {
-  TREE, VAR_DIR, api, idleVideo, seed, sql, resetQueryCount, stackSetting, until, sleep, scaled,
+  TREE, VAR_DIR, api, idleVideo, seed, sql, resetQueryCount, stackSetting, until, sleep, scaled, workerPids,
 } from './lib.mjs';
 
 const run = promisify(execFile);
@@ -99,13 +99,21 @@ test('PG_PREPARE=off: unnamed statements through the PL/pgSQL wrappers, one per 
 test('PG_PREPARE=on and auto, direct: named statements, the same answers byte for byte', async () => {
   for (const mode of ['on', 'auto']) {
     await withWorkers({ ...NOCACHE, PG_PREPARE: mode }, async () => {
+      // A worker sends a read unnamed the first time on its connection (a
+      // connection that serves one request never pays for a prepare),
+      // named from then on: at most one unnamed read per worker here.
+      const workers = workerPids('personas').length + workerPids('idle-video').length;
       await resetQueryCount();
       const got = await answers();
       assert.deepEqual(got, reference, `PG_PREPARE=${mode}`);
+      const again = await answers();
+      assert.deepEqual(again, reference, `PG_PREPARE=${mode}, again`);
       const st = await statements();
       // One statement per request; the prepares are not counted.
-      assert.equal(sum(st), requests().length, JSON.stringify(st));
-      assert.equal(sent(st, NAMED), requests().length, `PG_PREPARE=${mode}: ${JSON.stringify(st)}`);
+      assert.equal(sum(st), 2 * requests().length, JSON.stringify(st));
+      assert.equal(sent(st, NAMED) + sent(st, UNNAMED), 2 * requests().length, JSON.stringify(st));
+      assert.ok(workers >= 2 && sent(st, UNNAMED) <= workers,
+        `PG_PREPARE=${mode}: ${sent(st, UNNAMED)} unnamed reads for ${workers} workers: ${JSON.stringify(st)}`);
     });
   }
 });
