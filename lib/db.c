@@ -40,9 +40,10 @@ struct db_stmt_def {
 static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/*
 	 * The two hot reads are SQL functions of schema/postgres.sql that
-	 * the planner inlines: prepared once per connection as named
-	 * statements, they are planned once; unnamed, they go through
-	 * PL/pgSQL wrappers whose plans the server keeps per connection.
+	 * the planner inlines: prepared as named statements (PG_PREPARE, at
+	 * their second use on a connection), they are planned once per
+	 * connection; unnamed, they go through PL/pgSQL wrappers whose plans
+	 * the server keeps per connection.
 	 */
 	[DB_PERSONAS_LIST] = { "personas_list",
 	    "SELECT * FROM personas_page_pl($1, $2::uuid, $3::int)",
@@ -221,12 +222,6 @@ bool
 db_connected(const struct db *db)
 {
 	return db->conn != NULL;
-}
-
-bool
-db_named(const struct db *db)
-{
-	return db->conn != NULL && db->named;
 }
 
 /*

@@ -10,9 +10,12 @@
  * SQL is never assembled: statements are declared in one table in db.c,
  * named by enum db_stmt, and sent with PQexecParams semantics (unnamed
  * statements, which PgBouncer 1.18 in transaction mode can carry). The
- * hot reads may instead be prepared once per connection as named
- * statements and then only executed (enum db_prepare, PG_PREPARE), where
- * the connection reaches PostgreSQL itself.
+ * hot reads may instead be prepared as named statements at their second
+ * use on a connection and then only executed (enum db_prepare,
+ * PG_PREPARE), where the connection reaches PostgreSQL itself; a server
+ * that turns out not to know one it was given ("prepared statement does
+ * not exist": a pooler after all) turns them off for the rest of that
+ * connection, and the read is sent again unnamed.
  */
 #ifndef DB_H
 #define DB_H
@@ -115,15 +118,6 @@ void		 db_close(struct db *);
 
 bool		 db_connected(const struct db *);
 
-/*
- * Whether the open connection sends the hot reads as named prepared
- * statements (false when not connected): each from its second use on the
- * connection, the first goes unnamed. PG_PREPARE=auto decides at each
- * connect; either mode turns them off for the rest of a connection on
- * which the server does not know a statement it was given ("prepared
- * statement does not exist": a pooler after all), and runs it unnamed.
- */
-bool		 db_named(const struct db *);
 
 /* Microseconds until the connection reaches idle_s of idleness (>= 0). */
 int64_t		 db_idle_left_us(const struct db *, int idle_s);
