@@ -188,11 +188,11 @@ UPDATE personas p SET (job_id, job_status, job_prediction, job_updated,
 
 -- The two hot reads. Each is written once, as an SQL function that the
 -- planner inlines into the statement calling it: lib/db.c prepares
--- "SELECT * FROM idle_video_state(...)" once per server connection as a
--- named statement (PG_PREPARE), and the join is planned once, then only
--- executed. Behind PgBouncer 1.18 in transaction mode, which cannot carry
--- named statements, it calls the PL/pgSQL wrappers (..._pl) with unnamed
--- statements instead: PL/pgSQL keeps their plan for the life of a server
+-- "SELECT * FROM idle_video_state(...)" as a named statement at its second
+-- use on a server connection (PG_PREPARE), and the query is planned once
+-- per connection, then only executed. At the first use, and behind
+-- PgBouncer 1.18 in transaction mode, which cannot carry named statements,
+-- it calls the PL/pgSQL wrappers (..._pl) with unnamed statements instead: PL/pgSQL keeps their plan for the life of a server
 -- connection, so a request still pays for executing the join, not for
 -- planning it (about 0.15 ms of CPU each time). Every read authenticates:
 -- no row means no valid session. Both are STABLE, not STRICT, without SET
