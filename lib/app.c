@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "app.h"
+#include "json_text.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -56,8 +57,10 @@ app_open(struct app *app, struct config *cfg, const char *name,
 	 */
 	conninfo = kind == APP_ENGINE && *cfg->engine_database_url != '\0' ?
 	    cfg->engine_database_url : cfg->database_url;
+	_Static_assert(DB_PREPARE_AUTO == 0 && DB_PREPARE_ON == 1 &&
+	    DB_PREPARE_OFF == 2, "PG_PREPARE's choices, in config.c's order");
 	app->db = db_new(conninfo, appname, cfg->pg_connect_timeout_ms,
-	    cfg->pg_statement_timeout_ms);
+	    cfg->pg_statement_timeout_ms, (enum db_prepare)cfg->pg_prepare);
 	app->cache = cache_open(cfg->cache_path, cfg->cache_busy_timeout_ms);
 	if (app->db == NULL || app->cache == NULL) {
 		log_warnx("out of memory at start-up");
@@ -135,56 +138,6 @@ app_db_failed(struct http_response *resp, enum db_status st)
 }
 
 /*
- * Appends s to p as a JSON string, quotes included, escaped as json-c
- * writes it with JSON_C_TO_STRING_NOSLASHESCAPE (the answers stay byte for
- * byte what they were); p has room for 6 bytes per byte of s, and 2.
- */
-static char *
-app_json_string(char *p, const char *s)
-{
-	static const char	 hex[] = "0123456789abcdef";
-
-	*p++ = '"';
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= ' ' && c != '"' && c != '\\') {	/* most bytes */
-			*p++ = (char)c;
-			continue;
-		}
-		switch (c) {
-		case '"':  *p++ = '\\'; *p++ = '"'; break;
-		case '\\': *p++ = '\\'; *p++ = '\\'; break;
-		case '\b': *p++ = '\\'; *p++ = 'b'; break;
-		case '\f': *p++ = '\\'; *p++ = 'f'; break;
-		case '\n': *p++ = '\\'; *p++ = 'n'; break;
-		case '\r': *p++ = '\\'; *p++ = 'r'; break;
-		case '\t': *p++ = '\\'; *p++ = 't'; break;
-		default:
-			if (c < ' ') {
-				memcpy(p, "\\u00", 4);
-				p[4] = hex[c >> 4];
-				p[5] = hex[c & 0xf];
-				p += 6;
-			} else
-				*p++ = (char)c;
-		}
-	}
-	*p++ = '"';
-	return p;
-}
-
-/* Appends a string that needs no escaping (a literal of ours). */
-static char *
-app_json_raw(char *p, const char *s, size_t len)
-{
-	memcpy(p, s, len);
-	return p + len;
-}
-
-#define RAW(p, lit)	app_json_raw((p), (lit), sizeof(lit) - 1)
-
-/*
  * The answer is small and its shape fixed: it is written as text, without
  * building, serialising and freeing a json-c tree (about 9k instructions
  * of a cached answer's 52k, issue 12).
@@ -193,24 +146,27 @@ void
 app_video_answer(struct http_response *resp, int code, const char *status,
     const char *url, const char *job_id, const char *source)
 {
-	size_t	 room = 64 + 6 * (strlen(status) + (url != NULL ? strlen(url) :
-	    0) + (job_id != NULL ? strlen(job_id) : 0) + (source != NULL ?
-	    strlen(source) : 0));
+	size_t	 sl = strlen(status), ul = url != NULL ? strlen(url) : 0;
+	size_t	 jl = job_id != NULL ? strlen(job_id) : 0;
+	size_t	 ol = source != NULL ? strlen(source) : 0;
+	/* At most 6 bytes a byte (\u00XX), the quotes, the names. */
+	size_t	 room = 64 + 6 * (sl + ul + jl + ol);
 	char	*text = malloc(room), *p;
 
 	if (text == NULL) {
 		http_error(resp, API_INTERNAL, "Out of memory.");
 		return;
 	}
-	p = RAW(text, "{\"status\":");
-	p = app_json_string(p, status);
-	p = RAW(p, ",\"videoUrl\":");
-	p = url != NULL ? app_json_string(p, url) : RAW(p, "null");
-	p = RAW(p, ",\"jobId\":");
-	p = job_id != NULL ? app_json_string(p, job_id) : RAW(p, "null");
+	p = JSON_TEXT_LIT(text, "{\"status\":");
+	p = json_text_put(p, status, sl);
+	p = JSON_TEXT_LIT(p, ",\"videoUrl\":");
+	p = url != NULL ? json_text_put(p, url, ul) : JSON_TEXT_LIT(p, "null");
+	p = JSON_TEXT_LIT(p, ",\"jobId\":");
+	p = job_id != NULL ? json_text_put(p, job_id, jl) :
+	    JSON_TEXT_LIT(p, "null");
 	if (source != NULL) {
-		p = RAW(p, ",\"source\":");
-		p = app_json_string(p, source);
+		p = JSON_TEXT_LIT(p, ",\"source\":");
+		p = json_text_put(p, source, ol);
 		resp->source = source;
 	}
 	*p++ = '}';

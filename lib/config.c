@@ -20,6 +20,7 @@ enum config_type {
 	CONFIG_INT,
 	CONFIG_BOOL,
 	CONFIG_LONG,
+	CONFIG_CHOICE,		/* one of choices: its index, as an int */
 };
 
 struct config_entry {
@@ -27,7 +28,17 @@ struct config_entry {
 	enum config_type	 type;
 	size_t			 offset;	/* into struct config */
 	const char		*def;		/* default, as text */
-	long			 min, max;	/* bounds of CONFIG_INT */
+	long			 min, max;	/* bounds of CONFIG_INT; of a
+						   CONFIG_CHOICE, min is its
+						   list in config_choices */
+};
+
+/* PG_PREPARE's values, in the order of enum db_prepare (db.h). */
+static const char *const config_prepare[] = { "auto", "on", "off", NULL };
+
+/* The values of each CONFIG_CHOICE, NULL-ended lists. */
+static const char *const *const config_choices[] = {
+	config_prepare,		/* 0: PG_PREPARE */
 };
 
 #define OFF(f)	offsetof(struct config, f)
@@ -45,6 +56,7 @@ static const struct config_entry config_table[] = {
 	{ "PG_STATEMENT_TIMEOUT_MS", CONFIG_INT, OFF(pg_statement_timeout_ms),
 	  "5000", 50, 600000 },
 	{ "PG_IDLE_TIMEOUT_S", CONFIG_INT, OFF(pg_idle_timeout_s), "20", 1, 86400 },
+	{ "PG_PREPARE", CONFIG_CHOICE, OFF(pg_prepare), "auto", 0, 0 },
 	{ "CACHE_BUSY_TIMEOUT_MS", CONFIG_INT, OFF(cache_busy_timeout_ms),
 	  "2000", 0, 60000 },
 	{ "LOG_LEVEL", CONFIG_STR, OFF(log_level), "info", 0, 0 },
@@ -254,6 +266,25 @@ out:
 	return ok;
 }
 
+/* Says which values a CONFIG_CHOICE takes: "NAME: not auto, on or off: v". */
+static void
+config_choice_error(const struct config_entry *e, const char *const *choices,
+    const char *v, char *err, size_t errsz)
+{
+	char	 list[128] = "";
+	size_t	 n = 0;
+
+	for (size_t i = 0; choices[i] != NULL; i++) {
+		int r = snprintf(list + n, sizeof(list) - n, "%s%s", i == 0 ?
+		    "" : choices[i + 1] == NULL ? " or " : ", ", choices[i]);
+
+		if (r < 0 || (size_t)r >= sizeof(list) - n)
+			break;
+		n += (size_t)r;
+	}
+	snprintf(err, errsz, "%s: not %s: %s", e->name, list, v);
+}
+
 bool
 config_load(struct config *cfg, char *err, size_t errsz)
 {
@@ -266,6 +297,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		const struct config_entry *e = &config_table[i];
 		const char	*v = getenv(e->name);
 		char		*field = (char *)cfg + e->offset;
+		const char *const *choices;
 		long long	 n;
 
 		if (v == NULL || *v == '\0')
@@ -296,6 +328,17 @@ config_load(struct config *cfg, char *err, size_t errsz)
 				    "false: %s", e->name, v);
 				return false;
 			}
+			break;
+		case CONFIG_CHOICE:
+			choices = config_choices[e->min];
+			for (n = 0; choices[n] != NULL &&
+			    strcmp(choices[n], v) != 0; n++)
+				;
+			if (choices[n] == NULL) {
+				config_choice_error(e, choices, v, err, errsz);
+				return false;
+			}
+			*(int *)(void *)field = (int)n;
 			break;
 		}
 	}

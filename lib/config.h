@@ -39,6 +39,7 @@ struct config {
 	int		 pg_connect_timeout_ms;	/* bound on a connect */
 	int		 pg_statement_timeout_ms; /* bound on a query */
 	int		 pg_idle_timeout_s;	/* close an idle connection */
+	int		 pg_prepare;		/* enum db_prepare: auto, on, off */
 	int		 cache_busy_timeout_ms;	/* SQLite busy handler */
 	const char	*log_level;		/* debug, info, warn, error */
 	const char	*log_path;		/* "": standard error */

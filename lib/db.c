@@ -15,11 +15,21 @@
 
 struct db_stmt_def {
 	const char	*name;		/* for logs */
-	const char	*sql;
+	const char	*sql;		/* sent as an unnamed statement */
 	int		 nparams;
 	int		 formats[5];	/* 1 = binary parameter */
 	bool		 idempotent;	/* may be retried on a stale connection */
+	/*
+	 * The same read as a named prepared statement (PG_PREPARE), under
+	 * this name on the server, or NULL: always unnamed. Its parameters
+	 * and columns are sql's.
+	 */
+	const char	*named;
+	const char	*named_sql;
 };
+
+/* The highest process id Linux hands out (PID_MAX_LIMIT, 2^22). */
+#define DB_PID_MAX	4194304
 
 /*
  * The reads authenticate in the same round trip: the session is joined
@@ -28,14 +38,21 @@ struct db_stmt_def {
  * persona is not the caller's (404).
  */
 static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
-	/* Both are functions of schema/postgres.sql, whose plans the server
-	 * keeps per connection (see there). */
+	/*
+	 * The two hot reads are SQL functions of schema/postgres.sql that
+	 * the planner inlines: prepared as named statements (PG_PREPARE, at
+	 * their second use on a connection), they are planned once per
+	 * connection; unnamed, they go through PL/pgSQL wrappers whose plans
+	 * the server keeps per connection.
+	 */
 	[DB_PERSONAS_LIST] = { "personas_list",
-	    "SELECT * FROM personas_list($1, $2::uuid, $3::int)",
-	    3, { 1, 0, 0 }, true },
+	    "SELECT * FROM personas_page_pl($1, $2::uuid, $3::int)",
+	    3, { 1, 0, 0 }, true, "fpl_personas_list",
+	    "SELECT * FROM personas_page($1, $2::uuid, $3::int)" },
 	[DB_IDLE_VIDEO_GET] = { "idle_video_get",
-	    "SELECT * FROM idle_video_get($1, $2::uuid)",
-	    2, { 1, 0 }, true },
+	    "SELECT * FROM idle_video_state_pl($1, $2::uuid)",
+	    2, { 1, 0 }, true, "fpl_idle_video_get",
+	    "SELECT * FROM idle_video_state($1, $2::uuid)" },
 	/* The partial unique index keeps one active job per persona, across
 	 * workers: a second insert returns no row. */
 	[DB_JOB_CREATE] = { "job_create",
@@ -149,13 +166,19 @@ struct db {
 	char		*appname;
 	int		 connect_ms;
 	int		 statement_ms;
+	enum db_prepare	 prepare;	/* PG_PREPARE */
+	bool		 named;		/* this connection takes named ones */
+	uint32_t	 used;		/* bit 1 << stmt: sent on it once */
+	uint32_t	 prepared;	/* bit 1 << stmt: prepared on it */
 	int64_t		 last_used_us;	/* monotonic, end of last use */
 	unsigned long	 queries;	/* statements sent */
 };
 
+_Static_assert(DB_STMT__MAX <= 32, "db->prepared has a bit per statement");
+
 struct db *
 db_new(const char *conninfo, const char *appname, int connect_ms,
-    int statement_ms)
+    int statement_ms, enum db_prepare prepare)
 {
 	struct db	*db;
 
@@ -169,6 +192,8 @@ db_new(const char *conninfo, const char *appname, int connect_ms,
 	}
 	db->connect_ms = connect_ms;
 	db->statement_ms = statement_ms;
+	db->prepare = (unsigned)prepare < DB_PREPARE__MAX ? prepare :
+	    DB_PREPARE_OFF;
 	return db;
 }
 
@@ -197,6 +222,28 @@ bool
 db_connected(const struct db *db)
 {
 	return db->conn != NULL;
+}
+
+/*
+ * Whether the connection reaches a PostgreSQL backend of its own, which
+ * keeps the statements prepared on it, rather than a transaction pooler.
+ * The backend key data of the startup names the server process (which
+ * pg_backend_pid() returns); PgBouncer, which hands each transaction
+ * whichever server connection is free, sends its own random key instead
+ * (so does any transaction pooler: a client is not tied to one backend),
+ * and a random 32-bit number is a process id Linux could hand out (1 to
+ * 2^22) once in 1024 logins. That once, the first execution on another
+ * server connection fails as "prepared statement does not exist" and
+ * db_exec_once turns them off for the connection (asking the server,
+ * SELECT pg_backend_pid(), would cost a statement per connection: plain
+ * CGI would send two per request).
+ */
+static bool
+db_backend_is_process(PGconn *conn)
+{
+	int pid = PQbackendPID(conn);
+
+	return pid > 0 && pid <= DB_PID_MAX;
 }
 
 int64_t
@@ -345,6 +392,13 @@ db_connect(struct db *db)
 
 		if (st == PGRES_POLLING_OK) {
 			db->last_used_us = clock_mono_us();
+			db->used = db->prepared = 0;
+			db->named = db->prepare == DB_PREPARE_ON ||
+			    (db->prepare == DB_PREPARE_AUTO &&
+			    db_backend_is_process(db->conn));
+			log_msg(LOG_DEBUG, "db: connected, backend key %d, "
+			    "named statements %s", PQbackendPID(db->conn),
+			    db->named ? "on" : "off");
 			metrics_pg_connect(DB_OK);
 			return DB_OK;
 		}
@@ -371,8 +425,118 @@ db_connect(struct db *db)
 }
 
 /*
+ * Waits, within the deadline, for the answer to what was just sent, and
+ * reads it to its end: *first is its first result (NULL if none came),
+ * which the caller PQclear()s. Returns DB_OK, or DB_TIMEOUT (the
+ * connection is closed: the server ends the statement by its own
+ * statement_timeout) or DB_UNAVAILABLE with *lost set.
+ */
+static enum db_status
+db_wait_result(struct db *db, const char *what, int64_t deadline,
+    PGresult **first, bool *lost)
+{
+	PGresult	*r;
+
+	*first = NULL;
+	while (PQisBusy(db->conn)) {
+		int rc = db_wait(PQsocket(db->conn), false, deadline);
+
+		if (rc == 0) {
+			log_warnx("db: %s: no result within %d ms", what,
+			    db->statement_ms);
+			db_close(db);
+			return DB_TIMEOUT;
+		}
+		if (rc < 0 || !PQconsumeInput(db->conn)) {
+			*lost = true;
+			return DB_UNAVAILABLE;
+		}
+	}
+	/* Collect the result, then drain to the end of the command. */
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (*first == NULL)
+			*first = r;
+		else
+			PQclear(r);
+	}
+	return DB_OK;
+}
+
+/* Whether a result is an error of the given SQLSTATE. */
+static bool
+db_result_state(const PGresult *r, const char *state)
+{
+	const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	return s != NULL && strcmp(s, state) == 0;
+}
+
+/*
+ * Named statements off for the rest of this connection: the server did
+ * not keep one it was given (26000) or already had it (42P05), so the
+ * connection goes through a pooler after all. Only outside a transaction,
+ * which the error would have aborted; returns whether it turned them off.
+ */
+static bool
+db_named_off(struct db *db, const struct db_stmt_def *def, const char *why)
+{
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return false;
+	log_msg(LOG_INFO, "db: %s: %s (a pooler between us and the server?): "
+	    "unnamed statements on this connection", def->name, why);
+	db->named = false;
+	return true;
+}
+
+/*
+ * Prepares a statement under its name on this connection, within the
+ * deadline. Returns DB_OK when it is prepared, or when named statements
+ * turned out to be off here (db->named false: send it unnamed); a failure
+ * status otherwise, with *lost saying whether the connection is at fault.
+ */
+static enum db_status
+db_prepare_named(struct db *db, const struct db_stmt_def *def,
+    enum db_stmt stmt, int64_t deadline, bool *lost)
+{
+	PGresult	*r = NULL;
+	enum db_status	 ret;
+
+	if (!PQsendPrepare(db->conn, def->named, def->named_sql, def->nparams,
+	    NULL))
+		goto lost;
+	if ((ret = db_wait_result(db, def->name, deadline, &r, lost)) ==
+	    DB_TIMEOUT)
+		return ret;
+	if (ret != DB_OK || r == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		goto lost;
+	if (PQresultStatus(r) == PGRES_COMMAND_OK)
+		db->prepared |= 1u << stmt;
+	else if (!db_result_state(r, "42P05") ||
+	    !db_named_off(db, def, "already prepared")) {
+		db_log_failure(def->name, PQresultErrorMessage(r));
+		ret = db_classify_state(PQresultErrorField(r,
+		    PG_DIAG_SQLSTATE));
+	}
+	PQclear(r);
+	return ret;
+lost:
+	*lost = true;
+	ret = db_classify(r != NULL ? PQresultErrorMessage(r) :
+	    PQerrorMessage(db->conn));
+	db_log_failure(def->name, r != NULL ? PQresultErrorMessage(r) :
+	    PQerrorMessage(db->conn));
+	PQclear(r);
+	db_close(db);
+	return ret == DB_TIMEOUT ? DB_UNAVAILABLE : ret;
+}
+
+/*
  * Sends one statement and waits for its result within the statement
- * deadline. *lost says whether the failure was the connection's.
+ * deadline; a hot read goes as its named statement when the connection
+ * takes them, from its second use on the connection (prepared first, once,
+ * an extra round trip): a connection that serves one request (plain CGI,
+ * a process per request) never pays for a prepare it would use once.
+ * *lost says whether the failure was the connection's.
  */
 static enum db_status
 db_exec_once(struct db *db, const struct db_stmt_def *def,
@@ -380,38 +544,40 @@ db_exec_once(struct db *db, const struct db_stmt_def *def,
 {
 	int64_t		 deadline = clock_mono_us() +
 			    (int64_t)db->statement_ms * 1000;
-	PGresult	*r, *first = NULL;
+	enum db_stmt	 stmt = (enum db_stmt)(def - db_stmts);
+	PGresult	*first = NULL;
 	enum db_status	 ret;
+	bool		 named;
+	int		 sent;
 
 	*lost = false;
+again:
+	named = db->named && def->named != NULL &&
+	    (db->used & (1u << stmt)) != 0;
+	db->used |= 1u << stmt;
+	if (named && (db->prepared & (1u << stmt)) == 0) {
+		if ((ret = db_prepare_named(db, def, stmt, deadline, lost)) !=
+		    DB_OK)
+			return ret;
+		named = db->named;
+	}
 	db->queries++;
-	metrics_pg_query((enum db_stmt)(def - db_stmts));
-	if (!PQsendQueryParams(db->conn, def->sql, def->nparams, NULL, values,
-	    lengths, def->formats, 0)) {
+	metrics_pg_query(stmt);
+	if (named)
+		sent = PQsendQueryPrepared(db->conn, def->named, def->nparams,
+		    values, lengths, def->formats, 0);
+	else
+		sent = PQsendQueryParams(db->conn, def->sql, def->nparams, NULL,
+		    values, lengths, def->formats, 0);
+	if (!sent) {
 		*lost = true;
 		goto fail;
 	}
-	while (PQisBusy(db->conn)) {
-		int rc = db_wait(PQsocket(db->conn), false, deadline);
-
-		if (rc == 0) {
-			log_warnx("db: %s: no result within %d ms", def->name,
-			    db->statement_ms);
-			db_close(db);	/* the server ends it: statement_timeout */
-			return DB_TIMEOUT;
-		}
-		if (rc < 0 || !PQconsumeInput(db->conn)) {
-			*lost = true;
-			goto fail;
-		}
-	}
-	/* Collect the result, then drain to the end of the command. */
-	while ((r = PQgetResult(db->conn)) != NULL) {
-		if (first == NULL)
-			first = r;
-		else
-			PQclear(r);
-	}
+	if ((ret = db_wait_result(db, def->name, deadline, &first, lost)) ==
+	    DB_TIMEOUT)
+		return ret;
+	if (ret != DB_OK)
+		goto fail;
 	if (first != NULL && (PQresultStatus(first) == PGRES_TUPLES_OK ||
 	    PQresultStatus(first) == PGRES_COMMAND_OK)) {
 		db->last_used_us = clock_mono_us();
@@ -421,6 +587,13 @@ db_exec_once(struct db *db, const struct db_stmt_def *def,
 	if (first != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		const char *state = PQresultErrorField(first, PG_DIAG_SQLSTATE);
 
+		/* Nothing ran: the same statement, unnamed. */
+		if (named && db_result_state(first, "26000") &&
+		    db_named_off(db, def, "prepared statement unknown")) {
+			PQclear(first);
+			first = NULL;
+			goto again;
+		}
 		db_log_failure(def->name, PQresultErrorMessage(first));
 		ret = db_classify_state(state);
 		PQclear(first);

@@ -9,7 +9,13 @@
  *
  * SQL is never assembled: statements are declared in one table in db.c,
  * named by enum db_stmt, and sent with PQexecParams semantics (unnamed
- * statements, which PgBouncer 1.18 in transaction mode can carry).
+ * statements, which PgBouncer 1.18 in transaction mode can carry). The
+ * hot reads may instead be prepared as named statements at their second
+ * use on a connection and then only executed (enum db_prepare,
+ * PG_PREPARE), where the connection reaches PostgreSQL itself; a server
+ * that turns out not to know one it was given ("prepared statement does
+ * not exist": a pooler after all) turns them off for the rest of that
+ * connection, and the read is sent again unnamed.
  */
 #ifndef DB_H
 #define DB_H
@@ -41,6 +47,20 @@ enum db_stmt {
 	DB_STMT__MAX
 };
 
+/*
+ * Named prepared statements for the hot reads (PG_PREPARE): planned once
+ * per server connection instead of once per request. A transaction pooler
+ * (PgBouncer 1.18) hands each transaction whichever server connection is
+ * free, where the statement was never prepared: there they must be off.
+ */
+enum db_prepare {
+	DB_PREPARE_AUTO,	/* on when the server's key names a process */
+	DB_PREPARE_ON,		/* always (a server, or PgBouncer >= 1.21
+				   with max_prepared_statements) */
+	DB_PREPARE_OFF,		/* never: unnamed statements only */
+	DB_PREPARE__MAX
+};
+
 enum db_status {
 	DB_OK = 0,
 	DB_UNAVAILABLE,		/* could not connect, or connection lost */
@@ -59,7 +79,8 @@ struct db;
  * or URI) and appname are copied. Returns NULL when out of memory.
  */
 struct db	*db_new(const char *conninfo, const char *appname,
-		    int connect_timeout_ms, int statement_timeout_ms);
+		    int connect_timeout_ms, int statement_timeout_ms,
+		    enum db_prepare);
 void		 db_free(struct db *);
 
 /*
@@ -96,6 +117,7 @@ void		 db_close_idle(struct db *, int idle_s);
 void		 db_close(struct db *);
 
 bool		 db_connected(const struct db *);
+
 
 /* Microseconds until the connection reaches idle_s of idleness (>= 0). */
 int64_t		 db_idle_left_us(const struct db *, int idle_s);

@@ -8,7 +8,10 @@
 #include "clock.h"
 #include "persona.h"
 
-/* Columns of DB_IDLE_VIDEO_GET. */
+/*
+ * Columns of DB_IDLE_VIDEO_GET (schema/postgres.sql, idle_video_state): the
+ * job's are the persona's latest job's, also when it has a video.
+ */
 enum {
 	COL_USER_ID,
 	COL_EXPIRES,
@@ -57,13 +60,17 @@ persona_state_get(struct app *app, const unsigned char hash[AUTH_HASH_LEN],
 		out->found = !PQgetisnull(res, 0, COL_PERSONA_ID);
 		persona_copy(res, COL_VIDEO_URL, out->video_url,
 		    sizeof(out->video_url));
-		persona_copy(res, COL_JOB_ID, out->job_id, sizeof(out->job_id));
-		persona_copy(res, COL_JOB_STATUS, out->job_status,
-		    sizeof(out->job_status));
-		persona_copy(res, COL_JOB_PREDICTION, out->job_prediction,
-		    sizeof(out->job_prediction));
-		out->job_updated_at = strtoll(PQgetvalue(res, 0,
-		    COL_JOB_UPDATED), NULL, 10);
+		/* A persona with a video has no job to tell of. */
+		if (PQgetisnull(res, 0, COL_VIDEO_URL)) {
+			persona_copy(res, COL_JOB_ID, out->job_id,
+			    sizeof(out->job_id));
+			persona_copy(res, COL_JOB_STATUS, out->job_status,
+			    sizeof(out->job_status));
+			persona_copy(res, COL_JOB_PREDICTION,
+			    out->job_prediction, sizeof(out->job_prediction));
+			out->job_updated_at = strtoll(PQgetvalue(res, 0,
+			    COL_JOB_UPDATED), NULL, 10);
+		}
 	}
 	PQclear(res);
 	return DB_OK;

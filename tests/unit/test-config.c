@@ -22,6 +22,7 @@ clear_env(void **state)
 	unsetenv("PGPASSFILE");
 	unsetenv("SESSION_TTL_S");
 	unsetenv("MEDIA_DIR");
+	unsetenv("PG_PREPARE");
 	return 0;
 }
 
@@ -37,6 +38,47 @@ test_config_defaults(void **state)
 	assert_true(c.cache_urls);
 	assert_true(c.cache_sessions);
 	assert_non_null(c.database_url);
+	assert_int_equal(c.pg_prepare, 0);	/* auto */
+}
+
+/* PG_PREPARE takes auto, on or off, as their index, and nothing else. */
+static void
+test_config_choice(void **state)
+{
+	static const struct {
+		const char	*value;
+		int		 want;	/* -1: refused */
+		int		 line;
+	} cases[] = {
+		{ "auto", 0, __LINE__ },
+		{ "on", 1, __LINE__ },
+		{ "off", 2, __LINE__ },
+		{ "", 0, __LINE__ },		/* empty: the default */
+		{ "ON", -1, __LINE__ },
+		{ "1", -1, __LINE__ },
+		{ "autox", -1, __LINE__ },
+		{ "of", -1, __LINE__ },
+	};
+	struct config c;
+	char err[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok;
+
+		setenv("PG_PREPARE", cases[i].value, 1);
+		ok = config_load(&c, err, sizeof(err));
+		if (ok != (cases[i].want >= 0))
+			fail_msg("line %d: PG_PREPARE=%s %s", cases[i].line,
+			    cases[i].value, ok ? "accepted" : "refused");
+		if (ok && c.pg_prepare != cases[i].want)
+			fail_msg("line %d: PG_PREPARE=%s is %d", cases[i].line,
+			    cases[i].value, c.pg_prepare);
+		if (!ok && strstr(err, "PG_PREPARE: not auto, on or off: ") !=
+		    err)
+			fail_msg("line %d: message %s", cases[i].line, err);
+	}
+	unsetenv("PG_PREPARE");
 }
 
 static void
@@ -154,6 +196,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_defaults, clear_env, clear_env),
 		cmocka_unit_test_setup_teardown(test_config_overrides, clear_env, clear_env),
 		cmocka_unit_test_setup_teardown(test_config_refuses, clear_env, clear_env),
+		cmocka_unit_test_setup_teardown(test_config_choice, clear_env, clear_env),
 		cmocka_unit_test_setup_teardown(test_config_file, clear_env, clear_env),
 		cmocka_unit_test_setup_teardown(test_config_file_refusals, clear_env, clear_env),
 	};

@@ -55,7 +55,7 @@ test_db_refused_is_unavailable(void **state)
 	close(fd);	/* now nothing listens there */
 	snprintf(conninfo, sizeof(conninfo),
 	    "host=127.0.0.1 port=%d dbname=app user=app", port);
-	db = db_new(conninfo, "test-db", 1000, 1000);
+	db = db_new(conninfo, "test-db", 1000, 1000, DB_PREPARE_AUTO);
 	t0 = clock_mono_us();
 	assert_int_equal(db_exec(db, DB_IDLE_VIDEO_GET, v, l, &res),
 	    DB_UNAVAILABLE);
@@ -81,7 +81,7 @@ test_db_connect_timeout_is_bounded(void **state)
 	assert_true(fd >= 0);
 	snprintf(conninfo, sizeof(conninfo),
 	    "postgresql://app@127.0.0.1:%d/app", port);
-	db = db_new(conninfo, "test-db", 300, 1000);
+	db = db_new(conninfo, "test-db", 300, 1000, DB_PREPARE_ON);
 	t0 = clock_mono_us();
 	assert_int_equal(db_exec(db, DB_IDLE_VIDEO_GET, v, l, &res), DB_TIMEOUT);
 	took = clock_mono_us() - t0;

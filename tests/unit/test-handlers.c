@@ -52,7 +52,7 @@ setup(void **state)
 	f->app.cfg = &f->cfg;
 	/* Port 1 on loopback: refused at once. */
 	f->app.db = db_new("host=127.0.0.1 port=1 dbname=app user=app",
-	    "test", 500, 500);
+	    "test", 500, 500, DB_PREPARE_AUTO);
 	f->app.cache = cache_open(f->path, 1000);
 	if (!auth_hash(TOKEN, strlen(TOKEN), f->hash))
 		return -1;
