@@ -189,7 +189,8 @@ function top(args, { stopAfterMs = null, timeoutMs = 20000 } = {}) {
     let stderr = '';
     child.stdout.on('data', (c) => { stdout += c; });
     child.stderr.on('data', (c) => { stderr += c; });
-    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // The last resort comes after the Ctrl-C (under memcheck the stop is scaled).
+    const kill = setTimeout(() => child.kill('SIGKILL'), Math.max(scaled(timeoutMs), (stopAfterMs ?? 0) + 5000));
     const stop = stopAfterMs === null ? null : setTimeout(() => child.kill('SIGINT'), stopAfterMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
