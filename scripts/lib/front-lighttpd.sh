@@ -160,12 +160,7 @@ lighttpd_stop() {
 }
 
 # SIGHUP: lighttpd opens its logs again (USR1 would restart it).
-lighttpd_reopen_logs() {
-	local pid
-	if pid=$(lighttpd_pid); then
-		kill -HUP "$pid"
-	fi
-}
+lighttpd_reopen_logs() { front_signal lighttpd lighttpd HUP; }
 
 lighttpd_pid() {
 	live_pid_from "$RUN_DIR/lighttpd.pid" lighttpd

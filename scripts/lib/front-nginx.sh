@@ -87,12 +87,7 @@ nginx_stop() {
 }
 
 # USR1: nginx opens its logs again.
-nginx_reopen_logs() {
-	local pid
-	if pid=$(nginx_pid); then
-		kill -USR1 "$pid"
-	fi
-}
+nginx_reopen_logs() { front_signal nginx nginx USR1; }
 
 nginx_pid() {
 	live_pid_from "$RUN_DIR/nginx.pid" nginx

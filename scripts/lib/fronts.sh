@@ -160,6 +160,15 @@ front_reload() {
 	front_wait "$pid" "$comm" "$errlog" "$label did not come back after SIG$sig (log: $errlog)"
 }
 
+# Sends signal SIG to the running server of front end NAME (pid file
+# run/NAME.pid, command COMM), if it runs: reopen-logs' part.
+front_signal() {
+	local name=$1 comm=$2 sig=$3 pid
+	if pid=$(live_pid_from "$RUN_DIR/$name.pid" "$comm"); then
+		kill -s "$sig" "$pid"
+	fi
+}
+
 # Stops the server of a front end (LABEL, NAME, COMM as front_launch's):
 # SIGTERM to it, then its process group is killed after STOP_TIMEOUT_S.
 # Silent when it does not run.
