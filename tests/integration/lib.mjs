@@ -68,13 +68,14 @@ export async function stack(...args) {
   return stdout;
 }
 
-// A request; returns { status, headers, body (parsed JSON or null), ms }.
-export async function api(pathname, { token, quick = false, method = 'GET', headers = {}, body } = {}) {
+// A request, aborted after timeoutMs (scaled); returns { status, headers,
+// body (parsed JSON or null), ms }.
+export async function api(pathname, { token, quick = false, method = 'GET', headers = {}, body, timeoutMs = 15000 } = {}) {
   const h = { ...headers };
   if (token !== undefined) h.authorization = `Bearer ${token}`;
   if (quick) h['x-quick-check'] = 'true';
   const t0 = performance.now();
-  const res = await fetch(BASE_URL + pathname, { method, headers: h, body, signal: AbortSignal.timeout(scaled(15000)) });
+  const res = await fetch(BASE_URL + pathname, { method, headers: h, body, signal: AbortSignal.timeout(scaled(timeoutMs)) });
   const text = await res.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
@@ -82,6 +83,14 @@ export async function api(pathname, { token, quick = false, method = 'GET', head
 }
 
 export const idleVideo = (id) => `/api/personas/${id}/idle-video`;
+
+// How long mod_fcgid (2.3.9) may make a request wait when no process of
+// its class can take it: 32 tries to get one, each up to two one-second
+// sleeps with a spawn request between (fcgid_bridge.c, FCGID_REQUEST_COUNT
+// and FCGID_APPLY_TRY_COUNT), then a 503; or, connected to a process that
+// never answers, FcgidIOTimeout (30 s in conf/apache-fcgid.conf.in), then
+// a 500. Measured with a program that cannot start: 0 to 47 s.
+export const MOD_FCGID_WAIT_MS = (32 * 2 + 30) * 1000;
 
 // The stack's front end (scripts/stack's FRONT: lighttpd, nginx,
 // apache-fcgid or apache-cgi), as its last up saved it.

@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BASE_URL, ROOT, VAR_DIR, front, enginePids, scaled, seed, sleep, stack, workerPids } from './lib.mjs';
+import {
+  BASE_URL, MOD_FCGID_WAIT_MS, ROOT, VAR_DIR, front, enginePids, scaled, seed, sleep, stack, workerPids,
+} from './lib.mjs';
 
 const run = promisify(execFile);
 const GALLERY_LOAD = process.env.LAB_BIN ?? path.join(ROOT, 'build/lab/gallery-load');
@@ -29,9 +31,15 @@ test('reload under gallery-load: new workers and front end, no request lost', as
     const before = Object.fromEntries(sets.map((e) => [e, workerPids(e)]));
     const engineBefore = enginePids();
     const seconds = Math.round(scaled(8000) / 1000);
+    // mod_fcgid kills its processes in a graceful restart and makes a
+    // request wait, in whole seconds, for one of the next generation
+    // (README, Front ends): under apache-fcgid a request may take up to
+    // its bound, not gallery-load's usual 10 s, and fewer are made.
+    const fcgid = front() === 'apache-fcgid';
+    const timeoutMs = fcgid ? MOD_FCGID_WAIT_MS : 10000;
     const load = run(GALLERY_LOAD, ['--url', BASE_URL, '--tokens', tokens, '--browsers', '3',
-      '--duration', String(seconds), '--timeout-ms', String(scaled(10000))],
-    { maxBuffer: 1 << 24, timeout: scaled(60000) });
+      '--duration', String(seconds), '--timeout-ms', String(scaled(timeoutMs))],
+    { maxBuffer: 1 << 24, timeout: scaled(seconds * 1000 + timeoutMs + 30000) });
     // Two reloads in the middle of the load, each of everything.
     await sleep(scaled(1500));
     await stack('reload');
@@ -39,22 +47,14 @@ test('reload under gallery-load: new workers and front end, no request lost', as
     await stack('reload');
     const summary = JSON.parse((await load).stdout);
     console.log(`# gallery-load: ${summary.requests} requests, ${summary.requests_ok} OK, ` +
-      `${summary.galleries} galleries; errors ${JSON.stringify(summary.errors)}`);
-    assert.ok(summary.requests >= 100, `enough load to mean something: ${summary.requests} requests`);
-    if (front() === 'apache-fcgid') {
-      // mod_fcgid's own limit (README, Front ends; its spawn score, which
-      // conf/apache-fcgid.conf.in keeps): after Apache's graceful restart,
-      // a request that waits for a process of the new generation may pass
-      // gallery-load's 10 s (make test saw 2 of 196 and 7 of 154). Nothing
-      // else may fail: no 5xx, no refused or cut connection.
-      const { '0 timeout': late = 0, ...others } = summary.errors;
-      assert.deepEqual(others, {}, 'no request failed but by waiting');
-      assert.ok(late <= summary.requests * 0.1, `${late} late of ${summary.requests}`);
-    } else {
-      assert.deepEqual(summary.errors, {}, 'no request failed');
-      assert.equal(summary.requests_ok, summary.requests);
-      assert.equal(summary.galleries_ok, summary.galleries);
-    }
+      `${summary.galleries} galleries, slowest ${Math.round(summary.request_ms.max)} ms; ` +
+      `errors ${JSON.stringify(summary.errors)}`);
+    // At least a gallery (its list and 13 videos) per browser.
+    const least = fcgid ? 3 * 14 : 100;
+    assert.ok(summary.requests >= least, `enough load to mean something: ${summary.requests} requests`);
+    assert.deepEqual(summary.errors, {}, 'no request failed');
+    assert.equal(summary.requests_ok, summary.requests);
+    assert.equal(summary.galleries_ok, summary.galleries);
     // Every worker that served before the reloads has gone; new ones serve.
     for (const e of sets) {
       const now = workerPids(e);
