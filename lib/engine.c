@@ -493,7 +493,7 @@ engine_run(struct app *app)
 	int	 pending, dead;
 
 	if (outbox_counts(app->outbox, &pending, &dead))
-		log_msg(LOG_INFO, "engine: started (outbox %s: %d pending, "
+		log_msg(LOG_NOTICE, "engine: started (outbox %s: %d pending, "
 		    "%d dead)", app->cfg->outbox_path, pending, dead);
 	while (!engine_stopping) {
 		log_reopen();	/* if SIGHUP asked for it */
@@ -519,7 +519,7 @@ engine_run(struct app *app)
 		if (!engine_stopping)
 			(void)poll(NULL, 0, app->cfg->engine_poll_ms);
 	}
-	log_msg(LOG_INFO, "engine: stopping");
+	log_msg(LOG_NOTICE, "engine: stopping");
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * fcgi_io.c: http_io over libfcgi's request streams.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fcgi_io.h"
@@ -68,9 +69,42 @@ fcgi_io_wait_fd(const struct fcgi_io *f, int listen_fd)
 	return f->fr.ipcFd >= 0 ? f->fr.ipcFd : listen_fd;
 }
 
+/*
+ * Whether the request was read to its end, the empty FCGI_STDIN record
+ * that closes it: nothing more comes from the front end on this
+ * connection. A request without a body has only that record left, which
+ * came with the parameters (every front end sends the whole request at
+ * once then): reading it makes no system call. A body not read to its
+ * end (a request refused before its body) is left alone.
+ */
+static bool
+fcgi_io_read_to_end(struct fcgi_io *f)
+{
+	const char	*clen;
+
+	if (FCGX_HasSeenEOF(f->fr.in))
+		return true;
+	clen = FCGX_GetParam("CONTENT_LENGTH", f->fr.envp);
+	if (clen != NULL && clen[0] != '\0' && strcmp(clen, "0") != 0)
+		return false;
+	return FCGX_GetChar(f->fr.in) == EOF && FCGX_HasSeenEOF(f->fr.in) &&
+	    FCGX_GetError(f->fr.in) == 0;
+}
+
 void
 fcgi_io_finish(struct fcgi_io *f)
 {
+	/*
+	 * libfcgi ends a connection by shutting down its side and reading
+	 * until the front end closes its own (up to 2 s), so that data still
+	 * on its way cannot turn into a reset that loses the answer. Once
+	 * the request was read to its end, none is: the connection is simply
+	 * closed (FCGX_Detach: no shutdown), three system calls fewer
+	 * (shutdown, poll, read) and one wake-up of the front end less. A
+	 * connection the front end keeps is not closed at all.
+	 */
+	if (!f->fr.keepConnection && fcgi_io_read_to_end(f))
+		(void)FCGX_Detach(&f->fr);
 	FCGX_Finish_r(&f->fr);
 	f->io.params = NULL;
 }

@@ -25,6 +25,7 @@ static const char *const log_names[LOG__MAX] = {
 	"info",		/* LOG_INFO */
 	"warn",		/* LOG_WARN */
 	"error",	/* LOG_ERROR */
+	"notice",	/* LOG_NOTICE */
 };
 
 void
@@ -103,18 +104,18 @@ log_reopen(void)
 	if (log_path == NULL)
 		return;
 	/* The last line of the old file, then the first of the new one. */
-	log_msg(LOG_INFO, "log: reopening %s", log_path);
+	log_msg(LOG_NOTICE, "log: reopening %s", log_path);
 	if (!log_open_path())
 		log_warn("log: cannot reopen %s, writing on to the old file",
 		    log_path);
 	else
-		log_msg(LOG_INFO, "log: reopened %s", log_path);
+		log_msg(LOG_NOTICE, "log: reopened %s", log_path);
 }
 
 int
 log_level_parse(const char *s)
 {
-	for (int i = 0; i < LOG__MAX; i++)
+	for (int i = 0; i < LOG_NOTICE; i++)
 		if (strcasecmp(s, log_names[i]) == 0)
 			return i;
 	return -1;
@@ -215,7 +216,7 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (lvl < log_min)
+	if (lvl < log_min && lvl != LOG_NOTICE)
 		return;
 	va_start(ap, fmt);
 	log_write(lvl, NULL, fmt, ap);

@@ -23,6 +23,12 @@ enum log_level {
 	LOG_INFO,
 	LOG_WARN,
 	LOG_ERROR,
+	/*
+	 * A process's life (started, stopping, its log reopened): written
+	 * whatever LOG_LEVEL says, since scripts/stack waits for "started"
+	 * and an operator needs to see a restart. Not a LOG_LEVEL value.
+	 */
+	LOG_NOTICE,
 	LOG__MAX
 };
 

@@ -170,7 +170,7 @@ worker_fastcgi(struct app *app, const char *name)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	log_msg(LOG_INFO, "started (cache %s, urls %s, sessions %s)",
+	log_msg(LOG_NOTICE, "started (cache %s, urls %s, sessions %s)",
 	    app->cfg->cache_path, app->cfg->cache_urls ? "on" : "off",
 	    app->cfg->cache_sessions ? "on" : "off");
 
@@ -195,7 +195,7 @@ worker_fastcgi(struct app *app, const char *name)
 		busy = fcgi_io_wait_fd(&f, FCGI_LISTENSOCK_FILENO) ==
 		    FCGI_LISTENSOCK_FILENO;
 	}
-	log_msg(LOG_INFO, "stopping (%s)", worker_stopping ? "asked to" :
+	log_msg(LOG_NOTICE, "stopping (%s)", worker_stopping ? "asked to" :
 	    "accept failed");
 	fcgi_io_free(&f);
 	app_close(app);

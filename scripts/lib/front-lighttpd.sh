@@ -43,15 +43,6 @@ mimetype.assign = (
 $(api_error_types)
 )
 
-# Pages: pretty URLs onto the static files. The first rule keeps /api/...
-# as it is and stops rewriting, so no API URL ever lands on a page.
-url.rewrite-once = (
-  "^/api/.*"                       => "\$0",
-  "^/\$"                            => "/video-gallery.html",
-  "^/video-gallery/?(\\?.*)?\$"      => "/video-gallery.html\$1",
-  "^/personas/([^/?]+)/?(\\?.*)?\$"  => "/persona.html\$2",
-)
-
 # Videos (ours, permanent), with Range support for the players.
 alias.url += ( "/media/" => "$MEDIA_DIR/" )
 
@@ -67,9 +58,19 @@ alias.url += ( "/media/" => "$MEDIA_DIR/" )
 # head is read (malformed, headers too large, a POST without
 # Content-Length, an unknown method) is answered before any conditional is
 # looked at; the pages' own errors stay lighttpd's HTML.
+#
+# Pages: pretty URLs onto the static files, for what is not the API only,
+# so no API URL ever lands on a page. (A rule that rewrote /api/... onto
+# itself did the same, but a rewrite makes lighttpd route the request
+# again: about 1 µs more per API request, issue 12.)
 server.errorfile-prefix = "$VAR_DIR/errors/api-"
 \$HTTP["url"] !~ "^/api(/|\$)" {
   server.errorfile-prefix = ""
+  url.rewrite-once = (
+    "^/\$"                            => "/video-gallery.html",
+    "^/video-gallery/?(\\?.*)?\$"      => "/video-gallery.html\$1",
+    "^/personas/([^/?]+)/?(\\?.*)?\$"  => "/persona.html\$2",
+  )
 }
 
 EOF
