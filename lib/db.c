@@ -28,12 +28,6 @@ struct db_stmt_def {
 	const char	*named_sql;
 };
 
-#define DB_PERSONA_GET_SQL \
-	"SELECT p.user_id, NULL::bigint, p.id, p.video_url, p.job_id," \
-	"       p.job_status, p.job_prediction, p.job_updated" \
-	"  FROM public.personas p" \
-	" WHERE p.id = $1::uuid AND p.user_id = $2::uuid"
-
 /* The highest process id Linux hands out (PID_MAX_LIMIT, 2^22). */
 #define DB_PID_MAX	4194304
 
@@ -41,9 +35,7 @@ struct db_stmt_def {
  * The reads authenticate in the same round trip: the session is joined
  * in, so one query answers "who is this" and "what do they own". No rows
  * means no valid session (401); a row with a NULL persona means the
- * persona is not the caller's (404). The one exception, DB_PERSONA_GET,
- * is for a session the cache holds as valid (the same trust as an answer
- * from the cache): it checks only the owner.
+ * persona is not the caller's (404).
  */
 static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/*
@@ -61,15 +53,6 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "SELECT * FROM idle_video_state_pl($1, $2::uuid)",
 	    2, { 1, 0 }, true, "fpl_idle_video_get",
 	    "SELECT * FROM idle_video_state($1, $2::uuid)" },
-	/*
-	 * idle_video_state's columns for a session the cache holds: the
-	 * persona, if it is the owner's (no row: 404), without the join on
-	 * sessions, which cost PostgreSQL about 40 % of the read. A single
-	 * table's lookup by its key: planned in no time, prepared alike.
-	 */
-	[DB_PERSONA_GET] = { "persona_get",
-	    DB_PERSONA_GET_SQL, 2, { 0, 0 }, true, "fpl_persona_get",
-	    DB_PERSONA_GET_SQL },
 	/* The partial unique index keeps one active job per persona, across
 	 * workers: a second insert returns no row. */
 	[DB_JOB_CREATE] = { "job_create",

@@ -30,7 +30,6 @@
 enum db_stmt {
 	DB_PERSONAS_LIST,	/* $1 token hash, $2 after id|NULL, $3 limit+1 */
 	DB_IDLE_VIDEO_GET,	/* $1 token hash, $2 persona id */
-	DB_PERSONA_GET,		/* $1 persona id, $2 owner (a cached session's) */
 	DB_JOB_CREATE,		/* $1 persona id, $2 generations per hour */
 	DB_JOB_SET_PREDICTION,	/* $1 job id, $2 prediction id */
 	DB_JOB_FAIL,		/* $1 job id, $2 error */

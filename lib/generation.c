@@ -36,7 +36,7 @@ generation_current(struct app *app, struct http_response *resp,
 	struct persona_state	 ps;
 	enum db_status		 st;
 
-	if ((st = persona_state_get(app, hash, persona_id, NULL, &ps)) != DB_OK)
+	if ((st = persona_state_get(app, hash, persona_id, false, &ps)) != DB_OK)
 		app_db_failed(resp, st);
 	else if (!ps.authenticated)
 		app_unauthorized(app, resp, hash);

@@ -29,25 +29,23 @@ idle_video_not_found(struct http_response *resp)
 
 /*
  * Steps 1 to 3: answers from the cache when it can, without PostgreSQL.
- * Returns true when resp holds the answer; otherwise cached_user is the
- * session's user when the cache holds it as valid, else "".
+ * Returns true when resp holds the answer.
  */
 static bool
 idle_video_from_cache(struct app *app, const struct http_request *req,
     struct http_response *resp, const unsigned char hash[AUTH_HASH_LEN],
-    const char *persona_id, char cached_user[VALID_UUID_LEN + 1])
+    const char *persona_id, bool *session_cached)
 {
 	struct cache_entry	 e;
 	const struct config	*cfg = app->cfg;
 	int64_t			 now = clock_unix_s();
 
-	cached_user[0] = '\0';
+	*session_cached = false;
 	if ((cfg->cache_sessions || cfg->cache_urls) &&
 	    cache_lookup(app->cache, hash, persona_id, now, &e)) {
 		if (!cfg->cache_sessions)
 			e.session = CACHE_SESSION_UNKNOWN;
-		if (e.session == CACHE_SESSION_VALID)
-			memcpy(cached_user, e.user_id, sizeof(e.user_id));
+		*session_cached = e.session == CACHE_SESSION_VALID;
 		if (e.session == CACHE_SESSION_EXPIRED) {
 			resp->source = "cache";
 			http_error(resp, API_UNAUTHORIZED,
@@ -101,14 +99,11 @@ idle_video_from_cache(struct app *app, const struct http_request *req,
 	return false;
 }
 
-/*
- * Step 4: one query for the owner and the video, and for the session
- * unless the cache holds it (cached_user: its user, or "").
- */
+/* Step 4: one query for the session, the owner and the video. */
 static void
 idle_video_from_db(struct app *app, struct http_response *resp,
     const unsigned char hash[AUTH_HASH_LEN], const char *persona_id,
-    const char *cached_user)
+    bool session_cached)
 {
 	const struct config	*cfg = app->cfg;
 	struct persona_state	 ps;
@@ -116,8 +111,8 @@ idle_video_from_db(struct app *app, struct http_response *resp,
 	const char		*url, *job;
 
 	resp->source = "db";
-	if ((st = persona_state_get(app, hash, persona_id,
-	    cached_user[0] != '\0' ? cached_user : NULL, &ps)) != DB_OK) {
+	if ((st = persona_state_get(app, hash, persona_id, session_cached,
+	    &ps)) != DB_OK) {
 		app_db_failed(resp, st);
 		return;
 	}
@@ -148,13 +143,13 @@ idle_video_get(struct app *app, const struct http_request *req,
     struct http_response *resp, const char *persona_id)
 {
 	unsigned char	 hash[AUTH_HASH_LEN];
-	char		 cached_user[VALID_UUID_LEN + 1];
+	bool		 session_cached;
 
 	if (!app_authenticate(req, resp, hash))
 		return;
 	if (!idle_video_from_cache(app, req, resp, hash, persona_id,
-	    cached_user))
-		idle_video_from_db(app, resp, hash, persona_id, cached_user);
+	    &session_cached))
+		idle_video_from_db(app, resp, hash, persona_id, session_cached);
 	/* A hit: the cache answered with the video or the job. */
 	metrics_cache(strcmp(resp->source, "cache") == 0 ||
 	    strcmp(resp->source, "job") == 0);

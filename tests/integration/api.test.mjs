@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, idleVideo, seed, sql, appQueries, appQueryCount, resetQueryCount, appConnections, workerPids,
+  api, idleVideo, seed, sql, appQueryCount, resetQueryCount, appConnections, workerPids,
   enginePids, front,
 } from './lib.mjs';
 
@@ -156,25 +156,6 @@ test('idle-video: an expired session is refused, also from the cache', async () 
   assert.equal(await appQueryCount(), 0);
   const list = await api('/api/personas', { token: u.token });
   assert.equal(list.status, 401);
-});
-
-test('idle-video: a session the cache holds spares PostgreSQL the session, never the owner check', async () => {
-  const [u, other] = seed(2, 2, 0).users;
-  const first = await api(idleVideo(u.personas[0]), { token: u.token });	// caches the session
-  assert.deepEqual(first.body, { status: 'not_started', videoUrl: null, jobId: null, source: 'db' });
-  await resetQueryCount();
-  const second = await api(idleVideo(u.personas[1]), { token: u.token });
-  assert.deepEqual(second.body, { status: 'not_started', videoUrl: null, jobId: null, source: 'db' });
-  // Another user's persona, through PostgreSQL: 404 like a missing one.
-  const theirs = await api(idleVideo(other.personas[0]), { token: u.token });
-  assert.equal(theirs.status, 404);
-  assert.equal(theirs.body.error, 'not_found');
-  const queries = await appQueries();
-  assert.equal(queries.reduce((n, [, calls]) => n + Number(calls), 0), 2, JSON.stringify(queries));
-  for (const [text] of queries) {
-    assert.match(text, /personas/, text);
-    assert.doesNotMatch(text, /sessions|idle_video_state/, `the session was not read again: ${text}`);
-  }
 });
 
 test('a gallery load makes exactly one PostgreSQL query once the session is cached', async () => {

@@ -52,12 +52,6 @@ export async function appQueryCount() {
   return Number(rows[0][0]);
 }
 
-// The app role's statements since the last reset: [query text, calls].
-export async function appQueries() {
-  return sql(`SELECT s.query, s.calls FROM pg_stat_statements s
-    JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'app' AND s.calls > 0`);
-}
-
 export async function resetQueryCount() {
   await sql('SELECT pg_stat_statements_reset()');
 }

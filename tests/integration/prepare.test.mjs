@@ -118,24 +118,6 @@ test('PG_PREPARE=on and auto, direct: named statements, the same answers byte fo
   }
 });
 
-// With the session in the cache (the URLs not), idle-video reads only the
-// persona, its owner checked (DB_PERSONA_GET): the same answers, named or not.
-const OWNER_ONLY = /WHERE p\.id = \$1::uuid AND p\.user_id = \$2::uuid/;
-test('a session the cache holds: the owner-only read, named and unnamed, the same answers', async () => {
-  const videos = requests().filter((p) => p.endsWith('/idle-video')).length;
-  for (const mode of ['off', 'on']) {
-    await withWorkers({ CACHE_URLS: '0', CACHE_SESSIONS: '1', PG_PREPARE: mode }, async () => {
-      assert.equal((await api('/api/personas', { token: u.token })).status, 200);	// caches the session
-      await resetQueryCount();
-      assert.deepEqual(await answers(), reference, `PG_PREPARE=${mode}`);
-      assert.deepEqual(await answers(), reference, `PG_PREPARE=${mode}, again`);
-      const st = await statements();
-      assert.equal(sum(st), 2 * requests().length, JSON.stringify(st));
-      assert.equal(sent(st, OWNER_ONLY), 2 * videos, JSON.stringify(st));
-    });
-  }
-});
-
 // ----------------------------------------------------------- PgBouncer ---
 
 let bouncer = null;	// { pid, port, dir }
