@@ -57,27 +57,27 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * workers: a second insert returns no row. */
 	[DB_JOB_CREATE] = { "job_create",
 	    "SELECT * FROM job_create($1::uuid, $2::int)",
-	    2, { 0, 0 }, false },
+	    2, { 0, 0 }, false, NULL, NULL },
 	[DB_JOB_SET_PREDICTION] = { "job_set_prediction",
 	    "UPDATE jobs SET prediction_id = $2, updated_at = clock_timestamp()"
 	    " WHERE id = $1::uuid",
-	    2, { 0, 0 }, false },
+	    2, { 0, 0 }, false, NULL, NULL },
 	[DB_JOB_FAIL] = { "job_fail",
 	    "UPDATE jobs SET status = 'failed', error = $2,"
 	    "       updated_at = clock_timestamp()"
 	    " WHERE id = $1::uuid AND status IN ('starting', 'processing')",
-	    2, { 0, 0 }, false },
+	    2, { 0, 0 }, false, NULL, NULL },
 	/* A dead event's job: it ends, so that the persona can start again. */
 	[DB_JOB_FAIL_PREDICTION] = { "job_fail_prediction",
 	    "UPDATE jobs SET status = 'failed', error = $2,"
 	    "       updated_at = clock_timestamp()"
 	    " WHERE prediction_id = $1 AND status IN ('starting', 'processing')",
-	    2, { 0, 0 }, false },
+	    2, { 0, 0 }, false, NULL, NULL },
 	[DB_JOB_BY_PREDICTION] = { "job_by_prediction",
 	    "SELECT j.persona_id, p.user_id, j.id, j.status FROM jobs j"
 	    "  JOIN personas p ON p.id = j.persona_id"
 	    " WHERE j.prediction_id = $1",
-	    1, { 0 }, true },
+	    1, { 0 }, true, NULL, NULL },
 	/*
 	 * One provider event, applied once: only an active job moves, never
 	 * backwards (processing never returns to starting), and a success
@@ -101,7 +101,7 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "SELECT EXISTS (SELECT 1 FROM jobs WHERE prediction_id = $1"
 	    "               OR id = $5::uuid),"
 	    "       (SELECT count(*) FROM j), (SELECT count(*) FROM v)",
-	    5, { 0, 0, 0, 0, 0 }, true },
+	    5, { 0, 0, 0, 0, 0 }, true, NULL, NULL },
 	/*
 	 * Active jobs without news for $1 s whose prediction was not asked
 	 * about for as long either: each is marked asked now, so that a
@@ -120,7 +120,7 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "   ORDER BY checked_at NULLS FIRST, updated_at"
 	    "   LIMIT $2::int FOR UPDATE SKIP LOCKED)"
 	    " RETURNING prediction_id",
-	    2, { 0, 0 }, false },
+	    2, { 0, 0 }, false, NULL, NULL },
 	/*
 	 * No job stays active forever: one still without a prediction after
 	 * $1 s (its start died or lost its answer), or without news from
@@ -140,14 +140,14 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "         j.created_at < now() - make_interval(secs => $1::int))"
 	    "     OR j.updated_at < now() - make_interval(secs => $2::int))"
 	    " RETURNING j.id, j.persona_id, p.user_id, j.prediction_id",
-	    2, { 0, 0 }, false },
+	    2, { 0, 0 }, false, NULL, NULL },
 	/* Can PostgreSQL answer this worker now? (/api/health) */
-	[DB_PING] = { "ping", "SELECT 1", 0, { 0 }, true },
-	[DB_TX_BEGIN] = { "begin", "BEGIN", 0, { 0 }, true },
+	[DB_PING] = { "ping", "SELECT 1", 0, { 0 }, true, NULL, NULL },
+	[DB_TX_BEGIN] = { "begin", "BEGIN", 0, { 0 }, true, NULL, NULL },
 	[DB_TX_DURABLE] = { "durable",
-	    "SET LOCAL synchronous_commit TO on", 0, { 0 }, false },
-	[DB_TX_COMMIT] = { "commit", "COMMIT", 0, { 0 }, false },
-	[DB_TX_ROLLBACK] = { "rollback", "ROLLBACK", 0, { 0 }, false },
+	    "SET LOCAL synchronous_commit TO on", 0, { 0 }, false, NULL, NULL },
+	[DB_TX_COMMIT] = { "commit", "COMMIT", 0, { 0 }, false, NULL, NULL },
+	[DB_TX_ROLLBACK] = { "rollback", "ROLLBACK", 0, { 0 }, false, NULL, NULL },
 };
 
 static const char *const db_reasons[DB_STATUS__MAX] = {

@@ -72,27 +72,22 @@ fcgi_io_wait_fd(const struct fcgi_io *f, int listen_fd)
 /*
  * Whether the request was read to its end, the empty FCGI_STDIN record
  * that closes it: nothing more comes from the front end on this
- * connection. A request without a body has only that record left, which
- * came with the parameters (every front end sends the whole request at
- * once then): reading it makes no system call. A body not read to its
- * end (a request refused before its body) is left alone.
+ * connection. With its body read whole (body_read), only that record can
+ * be left, and it came with the rest (every front end sends a request
+ * without a body at once): reading it makes no system call. A body not
+ * read (a request refused before it) is left alone.
  */
 static bool
-fcgi_io_read_to_end(struct fcgi_io *f)
+fcgi_io_read_to_end(struct fcgi_io *f, bool body_read)
 {
-	const char	*clen;
-
 	if (FCGX_HasSeenEOF(f->fr.in))
 		return true;
-	clen = FCGX_GetParam("CONTENT_LENGTH", f->fr.envp);
-	if (clen != NULL && clen[0] != '\0' && strcmp(clen, "0") != 0)
-		return false;
-	return FCGX_GetChar(f->fr.in) == EOF && FCGX_HasSeenEOF(f->fr.in) &&
-	    FCGX_GetError(f->fr.in) == 0;
+	return body_read && FCGX_GetChar(f->fr.in) == EOF &&
+	    FCGX_HasSeenEOF(f->fr.in) && FCGX_GetError(f->fr.in) == 0;
 }
 
 void
-fcgi_io_finish(struct fcgi_io *f)
+fcgi_io_finish(struct fcgi_io *f, bool body_read)
 {
 	/*
 	 * libfcgi ends a connection by shutting down its side and reading
@@ -103,7 +98,7 @@ fcgi_io_finish(struct fcgi_io *f)
 	 * (shutdown, poll, read) and one wake-up of the front end less. A
 	 * connection the front end keeps is not closed at all.
 	 */
-	if (!f->fr.keepConnection && fcgi_io_read_to_end(f))
+	if (!f->fr.keepConnection && fcgi_io_read_to_end(f, body_read))
 		(void)FCGX_Detach(&f->fr);
 	FCGX_Finish_r(&f->fr);
 	f->io.params = NULL;
