@@ -216,7 +216,7 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (lvl < log_min && lvl != LOG_NOTICE)
+	if (lvl < log_min)
 		return;
 	va_start(ap, fmt);
 	log_write(lvl, NULL, fmt, ap);

@@ -26,7 +26,9 @@ enum log_level {
 	/*
 	 * A process's life (started, stopping, its log reopened): written
 	 * whatever LOG_LEVEL says, since scripts/stack waits for "started"
-	 * and an operator needs to see a restart. Not a LOG_LEVEL value.
+	 * and an operator needs to see a restart. The highest level, and not
+	 * one LOG_LEVEL may name (log_level_parse), so never below the least
+	 * level written.
 	 */
 	LOG_NOTICE,
 	LOG__MAX

@@ -60,9 +60,8 @@ alias.url += ( "/media/" => "$MEDIA_DIR/" )
 # looked at; the pages' own errors stay lighttpd's HTML.
 #
 # Pages: pretty URLs onto the static files, for what is not the API only,
-# so no API URL ever lands on a page. (A rule that rewrote /api/... onto
-# itself did the same, but a rewrite makes lighttpd route the request
-# again: about 1 µs more per API request, issue 12.)
+# so no API URL ever lands on a page (a rule rewriting /api/... onto itself
+# did the same, but a rewrite makes lighttpd route the request again).
 server.errorfile-prefix = "$VAR_DIR/errors/api-"
 \$HTTP["url"] !~ "^/api(/|\$)" {
   server.errorfile-prefix = ""

@@ -85,6 +85,28 @@ test_log_one_line(void **state)
 }
 
 static void
+emit_levels(void)
+{
+	log_msg(LOG_WARN, "a warning");
+	log_msg(LOG_NOTICE, "started");
+}
+
+/* At LOG_LEVEL=error a warning is not written; a process's life is. */
+static void
+test_log_notice_at_any_level(void **state)
+{
+	char buf[2048];
+
+	(void)state;
+	assert_int_equal(log_level_parse("notice"), -1);
+	log_init("test-log", LOG_ERROR);
+	capture(emit_levels, buf, sizeof(buf));
+	assert_null(strstr(buf, "a warning"));
+	assert_non_null(strstr(buf, "notice: started"));
+	log_init("test-log", LOG_INFO);
+}
+
+static void
 test_log_access_fields(void **state)
 {
 	char buf[2048];
@@ -179,6 +201,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_one_line),
+		cmocka_unit_test(test_log_notice_at_any_level),
 		cmocka_unit_test(test_log_access_fields),
 		cmocka_unit_test(test_log_file_reopen),
 	};
