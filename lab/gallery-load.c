@@ -461,6 +461,13 @@ run_batch(struct browser *b, struct req *reqs, size_t n, long gallery)
 		}
 		if (left == 0)
 			break;
+		/*
+		 * A slot freed by an answer is filled at once: polling first
+		 * would wait out wait_ms whenever every request on the wire
+		 * had been answered (nothing left to wake the poll).
+		 */
+		if (next < n && active < (size_t)opt.parallel)
+			continue;
 		/* Wake for the queue's next abort deadline too. */
 		if (next < n) {
 			int64_t until = reqs[next].issued_us +
