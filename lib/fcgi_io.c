@@ -2,6 +2,7 @@
  * fcgi_io.c: http_io over libfcgi's request streams.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fcgi_io.h"
@@ -68,9 +69,37 @@ fcgi_io_wait_fd(const struct fcgi_io *f, int listen_fd)
 	return f->fr.ipcFd >= 0 ? f->fr.ipcFd : listen_fd;
 }
 
-void
-fcgi_io_finish(struct fcgi_io *f)
+/*
+ * Whether the request was read to its end, the empty FCGI_STDIN record
+ * that closes it: nothing more comes from the front end on this
+ * connection. With its body read whole (body_read), only that record can
+ * be left, and it came with the rest (every front end sends a request
+ * without a body at once): reading it makes no system call. A body not
+ * read (a request refused before it) is left alone.
+ */
+static bool
+fcgi_io_read_to_end(struct fcgi_io *f, bool body_read)
 {
+	if (FCGX_HasSeenEOF(f->fr.in))
+		return true;
+	return body_read && FCGX_GetChar(f->fr.in) == EOF &&
+	    FCGX_HasSeenEOF(f->fr.in) && FCGX_GetError(f->fr.in) == 0;
+}
+
+void
+fcgi_io_finish(struct fcgi_io *f, bool body_read)
+{
+	/*
+	 * libfcgi ends a connection by shutting down its side and reading
+	 * until the front end closes its own (up to 2 s), so that data still
+	 * on its way cannot turn into a reset that loses the answer. Once
+	 * the request was read to its end, none is: the connection is simply
+	 * closed (FCGX_Detach: no shutdown), three system calls fewer
+	 * (shutdown, poll, read) and one wake-up of the front end less. A
+	 * connection the front end keeps is not closed at all.
+	 */
+	if (!f->fr.keepConnection && fcgi_io_read_to_end(f, body_read))
+		(void)FCGX_Detach(&f->fr);
 	FCGX_Finish_r(&f->fr);
 	f->io.params = NULL;
 }

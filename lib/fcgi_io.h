@@ -5,6 +5,8 @@
 #ifndef FCGI_IO_H
 #define FCGI_IO_H
 
+#include <stdbool.h>
+
 #include <fcgiapp.h>
 
 #include "http_io.h"
@@ -39,8 +41,13 @@ int	fcgi_io_accept(struct fcgi_io *f);
  */
 int	fcgi_io_wait_fd(const struct fcgi_io *f, int listen_fd);
 
-/* Ends the request in hand: its answer leaves, its parameters die. */
-void	fcgi_io_finish(struct fcgi_io *f);
+/*
+ * Ends the request in hand: its answer leaves, its parameters die.
+ * body_read: the request's body, if it had one, was read whole, so that
+ * nothing but the record ending it can be left on the connection; then
+ * the connection is closed at once (see fcgi_io.c).
+ */
+void	fcgi_io_finish(struct fcgi_io *f, bool body_read);
 
 void	fcgi_io_free(struct fcgi_io *f);
 

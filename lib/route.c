@@ -390,15 +390,23 @@ route_log_name(char *buf, size_t bufsz, const char *method,
 
 size_t
 route_serve(struct app *app, const char *exe, struct http_io *io,
-    struct http_response *resp, char *logroute, size_t logroutesz)
+    struct http_response *resp, char *logroute, size_t logroutesz,
+    bool *body_read)
 {
 	struct http_request	 req;
 	char			 pathbuf[2048], *body;
 	size_t			 sent;
+	const char		*clen;
 
+	*body_read = false;
 	if (route_read_request(io, exe, &req, pathbuf, sizeof(pathbuf), resp,
-	    &body))
+	    &body)) {
+		/* A POST's body was read whole; any other request has none. */
+		clen = req.content_length;
+		*body_read = req.method == HTTP_POST || clen == NULL ||
+		    clen[0] == '\0' || strcmp(clen, "0") == 0;
 		req.route->handler(app, &req, resp);
+	}
 	sent = route_write(io, resp);
 	route_log_name(logroute, logroutesz, req.method_name,
 	    resp->route != NULL ? resp->route->template : "-");

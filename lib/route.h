@@ -101,11 +101,14 @@ bool	route_read_request(struct http_io *io, const char *exe,
  * parameters, admits it, reads its body (bounded by the route's limit),
  * runs the handler and writes the answer. resp is left holding the answer
  * (the caller frees it); logroute receives "METHOD template" for the
- * access log, since the request's strings die with it. Returns the size
- * of the body written.
+ * access log, since the request's strings die with it; *body_read says
+ * whether the request's body, if it had one, was read whole (nothing of
+ * it is left to arrive: lib/fcgi_io.c may close at once). Returns the
+ * size of the body written.
  */
 size_t	route_serve(struct app *, const char *exe, struct http_io *io,
-	    struct http_response *resp, char *logroute, size_t logroutesz);
+	    struct http_response *resp, char *logroute, size_t logroutesz,
+	    bool *body_read);
 
 /* Entries of the route table. */
 #define ROUTE_COUNT	5

@@ -91,11 +91,13 @@ worker_answer(struct app *app, const char *name, struct http_io *io,
 	int64_t			 t0 = clock_mono_us();
 	char			 logroute[160];
 	size_t			 sent;
+	bool			 body_read;
 
 	http_response_init(&resp);
-	sent = route_serve(app, name, io, &resp, logroute, sizeof(logroute));
+	sent = route_serve(app, name, io, &resp, logroute, sizeof(logroute),
+	    &body_read);
 	if (f != NULL)
-		fcgi_io_finish(f);
+		fcgi_io_finish(f, body_read);
 	a.route = logroute;
 	a.status = resp.status;
 	a.source = resp.source;
