@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -46,11 +47,32 @@ auth_bearer(const char *header, const char **tok, size_t *len)
 static EVP_MD		*auth_sha256;
 static EVP_MD_CTX	*auth_ctx;
 
+/*
+ * The last token hashed and its digest. A browser sends one token with
+ * every request, so a worker mostly hashes the token it hashed last:
+ * SHA-256 through EVP was about 3k of a cached request's 23k
+ * instructions. The token is compared in constant time over its whole
+ * length; a hit tells a caller only that the token it sent is, entirely,
+ * the one sent last. Lengths are not secret (ours all have 43
+ * characters). The token stays in memory until the next one or
+ * auth_close.
+ */
+static struct {
+	char		 tok[AUTH_TOKEN_MAX];
+	size_t		 len;			/* 0: none */
+	unsigned char	 hash[AUTH_HASH_LEN];
+} auth_last;
+
 bool
 auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 {
 	unsigned int	 outlen = 0;
 
+	if (len != 0 && len == auth_last.len &&
+	    CRYPTO_memcmp(tok, auth_last.tok, len) == 0) {
+		memcpy(out, auth_last.hash, AUTH_HASH_LEN);
+		return true;
+	}
 	if (auth_sha256 == NULL &&
 	    (auth_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
 		return false;
@@ -58,9 +80,15 @@ auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 		return false;
 	if (EVP_DigestInit_ex2(auth_ctx, auth_sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(auth_ctx, tok, len) != 1 ||
-	    EVP_DigestFinal_ex(auth_ctx, out, &outlen) != 1)
+	    EVP_DigestFinal_ex(auth_ctx, out, &outlen) != 1 ||
+	    outlen != AUTH_HASH_LEN)
 		return false;
-	return outlen == AUTH_HASH_LEN;
+	if (len <= sizeof(auth_last.tok)) {
+		memcpy(auth_last.tok, tok, len);
+		auth_last.len = len;
+		memcpy(auth_last.hash, out, AUTH_HASH_LEN);
+	}
+	return true;
 }
 
 void
@@ -71,6 +99,7 @@ auth_close(void)
 	auth_ctx = NULL;
 	EVP_MD_free(auth_sha256);
 	auth_sha256 = NULL;
+	OPENSSL_cleanse(&auth_last, sizeof(auth_last));
 }
 
 bool

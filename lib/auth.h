@@ -27,14 +27,15 @@ bool	auth_bearer(const char *header, const char **tok, size_t *len);
 /*
  * SHA-256 of the token into out. False only if libcrypto fails. The
  * digest's method and a context are made at the first call and kept until
- * auth_close.
+ * auth_close, and so is the last token with its digest: the same token
+ * again (compared in constant time) is not hashed again.
  */
 bool	auth_hash(const char *tok, size_t len, unsigned char out[AUTH_HASH_LEN])
 	    MUSTCHECK;
 
 /*
  * Gives back what auth_hash keeps for the life of the process (at exit:
- * app_close). A later auth_hash fetches it again.
+ * app_close), the last token wiped. A later auth_hash fetches it again.
  */
 void	auth_close(void);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "auth.h"
 
 static void
@@ -70,6 +72,50 @@ test_auth_hash_known_vector(void **state)
 	auth_close();
 }
 
+/* SHA-256 of tok through libcrypto's one-shot call: the oracle. */
+static void
+sha256_oneshot(const char *tok, unsigned char out[AUTH_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	assert_int_equal(EVP_Digest(tok, strlen(tok), out, &n, EVP_sha256(),
+	    NULL), 1);
+	assert_int_equal(n, AUTH_HASH_LEN);
+}
+
+/*
+ * The last token is remembered with its digest: every token still gets
+ * its own, whether it repeats the last, differs from it in its last
+ * character, is a prefix of it, or comes back after another.
+ */
+static void
+test_auth_hash_last_token(void **state)
+{
+	static const char *seq[] = {
+		"llrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYVo",
+		"llrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYVo",
+		"llrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYVp",
+		"llrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYV",
+		"llrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYVo",
+		"mlrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYVo",
+		"mlrBrzKyENjiTTKtRvVy6UNEfKfAXvx_LlzhS6SkYVo",
+	};
+	unsigned char got[AUTH_HASH_LEN], want[AUTH_HASH_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		assert_true(auth_hash(seq[i], strlen(seq[i]), got));
+		sha256_oneshot(seq[i], want);
+		assert_memory_equal(got, want, AUTH_HASH_LEN);
+	}
+	/* After auth_close, nothing is remembered (and all still hashes). */
+	auth_close();
+	assert_true(auth_hash(seq[0], strlen(seq[0]), got));
+	sha256_oneshot(seq[0], want);
+	assert_memory_equal(got, want, AUTH_HASH_LEN);
+	auth_close();
+}
+
 static void
 test_auth_token_new(void **state)
 {
@@ -94,6 +140,7 @@ main(void)
 		cmocka_unit_test(test_auth_bearer_accepts),
 		cmocka_unit_test(test_auth_bearer_refuses),
 		cmocka_unit_test(test_auth_hash_known_vector),
+		cmocka_unit_test(test_auth_hash_last_token),
 		cmocka_unit_test(test_auth_token_new),
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
