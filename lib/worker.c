@@ -132,11 +132,35 @@ worker_cgi(struct app *app, const char *name)
 	return 0;
 }
 
+/*
+ * A FastCGI worker's signals, taken before it opens anything: a stop asked
+ * while it starts (multiwatch stopping a set it has just spawned: a
+ * restart, a reload) ends it cleanly before its first request instead of
+ * killing it half-open. SIGHUP (logrotate's postrotate) and SIGUSR2
+ * (which multiwatch passes on to its workers; SIGHUP would stop
+ * multiwatch itself) open the log file again, between two requests.
+ */
+static void
+worker_take_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;	/* a read in progress goes on */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = log_on_reopen_signal;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* FastCGI: requests on the listening socket at fd 0, until asked to stop. */
 static int
 worker_fastcgi(struct app *app, const char *name)
 {
-	struct sigaction	 sa;
 	struct fcgi_io		 f;
 	int			 rc, flags;
 	bool			 busy = false;
@@ -157,21 +181,6 @@ worker_fastcgi(struct app *app, const char *name)
 		app_close(app);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_stop;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;	/* a read in progress goes on */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	/*
-	 * SIGHUP (logrotate's postrotate) and SIGUSR2 (which multiwatch
-	 * passes on to its workers; SIGHUP would stop multiwatch itself):
-	 * open the log file again, between two requests.
-	 */
-	sa.sa_handler = log_on_reopen_signal;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	log_msg(LOG_NOTICE, "started (cache %s, urls %s, sessions %s)",
 	    app->cfg->cache_path, app->cfg->cache_urls ? "on" : "off",
 	    app->cfg->cache_sessions ? "on" : "off");
@@ -209,6 +218,7 @@ worker_main(int argc, char **argv, const char *name)
 {
 	struct config		 cfg;
 	struct app		 app;
+	bool			 cgi;
 
 	(void)argv;
 	if (argc > 1) {
@@ -217,9 +227,13 @@ worker_main(int argc, char **argv, const char *name)
 		    name);
 		return 2;
 	}
+	/* A CGI keeps the default actions: its server's SIGTERM ends it. */
+	cgi = cgi_io_is_cgi();
+	if (!cgi)
+		worker_take_signals();
 	if (!app_open(&app, &cfg, name, APP_WORKER))
 		return 1;
-	if (cgi_io_is_cgi())
+	if (cgi)
 		return worker_cgi(&app, name);
 	return worker_fastcgi(&app, name);
 }

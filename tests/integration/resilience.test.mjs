@@ -2,11 +2,13 @@
 // workers restarted, the cache file removed, idle connections closed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, existsSync } from 'node:fs';
+import { rmSync, existsSync, mkdtempSync, chownSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import {
-  VAR_DIR, api, idleVideo, seed, stack, appQueryCount, resetQueryCount, appConnections, workerPids, until, sleep, withWorkerEnv,
-  scaled,
+  ROOT, VAR_DIR, api, idleVideo, seed, stack, appQueryCount, resetQueryCount, appConnections, workerPids, until, sleep,
+  withWorkerEnv, scaled, stackSetting,
 } from './lib.mjs';
 
 let u;
@@ -97,4 +99,44 @@ test('an idle connection is closed after PG_IDLE_TIMEOUT_S, even in accept', asy
     // And the next request simply reconnects.
     assert.equal((await api('/api/personas', { token: u.token })).status, 200);
   });
+});
+
+// multiwatch stops a set it has just spawned (a restart, a reload) with
+// SIGUSR1: a worker still opening its cache must end as asked, not be killed
+// half-open by the signal's default action. Its start is held here by
+// another process's write lock on its cache file.
+test('a FastCGI worker asked to stop while it starts ends cleanly', async () => {
+  const uid = Number(execFileSync('id', ['-u', 'www-data'], { encoding: 'utf8' }));
+  const gid = Number(execFileSync('id', ['-g', 'www-data'], { encoding: 'utf8' }));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fpl-start-'));
+  chownSync(dir, uid, gid);
+  const cache = path.join(dir, 'cache.sqlite');
+  const locker = spawn('sqlite3', [cache], { uid, gid, stdio: ['pipe', 'pipe', 'pipe'] });
+  let lout = '';
+  locker.stdout.on('data', (c) => { lout += c; });
+  locker.stderr.on('data', (c) => { lout += c; });
+  locker.stdin.write("BEGIN EXCLUSIVE;\nCREATE TABLE held (x);\nSELECT 'locked';\n");
+  try {
+    assert.ok(await until(() => lout.includes('locked'), 5000, 20), `the cache is locked (${lout.trim()})`);
+    const env = { PATH: '/usr/bin:/bin', LOG_LEVEL: 'info', METRICS_PATH: 'off',
+      DATABASE_URL: stackSetting('DATABASE_URL', ''), PGPASSFILE: stackSetting('PGPASSFILE', ''),
+      CACHE_PATH: cache, OUTBOX_PATH: path.join(dir, 'outbox.sqlite'), CACHE_BUSY_TIMEOUT_MS: String(scaled(3000)) };
+    const bin = path.join(stackSetting('RUN_BIN_DIR', path.join(ROOT, 'build/bin')), 'idle-video');
+    const worker = spawn('spawn-fcgi', ['-n', '-s', path.join(dir, 'w.sock'), '--', bin],
+      { uid, gid, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    worker.stderr.on('data', (c) => { log += c; });
+    const exited = new Promise((resolve) => worker.on('exit', (code, signal) => resolve({ code, signal })));
+    await sleep(scaled(500));	// spawn-fcgi has become the worker, which waits for the cache
+    assert.ok(!log.includes('started'), `the worker is still starting (${log.trim()})`);
+    process.kill(worker.pid, 'SIGUSR1');
+    const end = await Promise.race([exited, sleep(scaled(10000)).then(() => null)]);
+    if (end === null) worker.kill('SIGKILL');
+    assert.deepEqual(end, { code: 0, signal: null }, `how it ended; its log: ${log.trim()}`);
+    assert.match(log, /stopping \(asked to\)/);
+  } finally {
+    locker.stdin.end('COMMIT;\n.quit\n');
+    await new Promise((resolve) => locker.on('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
