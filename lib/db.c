@@ -45,46 +45,48 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * connection; unnamed, they go through PL/pgSQL wrappers whose plans
 	 * the server keeps per connection.
 	 */
-	[DB_PERSONAS_LIST] = { "personas_list",
+	[DB_PERSONAS_LIST] = { .name = "personas_list", .sql =
 	    "SELECT * FROM personas_page_pl($1, $2::uuid, $3::int)",
-	    3, { 1, 0, 0 }, true, "fpl_personas_list",
-	    "SELECT * FROM personas_page($1, $2::uuid, $3::int)" },
-	[DB_IDLE_VIDEO_GET] = { "idle_video_get",
+	    .nparams = 3, .formats = { 1, 0, 0 }, .idempotent = true,
+	    .named = "fpl_personas_list",
+	    .named_sql = "SELECT * FROM personas_page($1, $2::uuid, $3::int)" },
+	[DB_IDLE_VIDEO_GET] = { .name = "idle_video_get", .sql =
 	    "SELECT * FROM idle_video_state_pl($1, $2::uuid)",
-	    2, { 1, 0 }, true, "fpl_idle_video_get",
-	    "SELECT * FROM idle_video_state($1, $2::uuid)" },
+	    .nparams = 2, .formats = { 1, 0 }, .idempotent = true,
+	    .named = "fpl_idle_video_get",
+	    .named_sql = "SELECT * FROM idle_video_state($1, $2::uuid)" },
 	/* The partial unique index keeps one active job per persona, across
 	 * workers: a second insert returns no row. */
-	[DB_JOB_CREATE] = { "job_create",
+	[DB_JOB_CREATE] = { .name = "job_create", .sql =
 	    "SELECT * FROM job_create($1::uuid, $2::int)",
-	    2, { 0, 0 }, false, NULL, NULL },
-	[DB_JOB_SET_PREDICTION] = { "job_set_prediction",
+	    .nparams = 2, .formats = { 0, 0 }, .idempotent = false },
+	[DB_JOB_SET_PREDICTION] = { .name = "job_set_prediction", .sql =
 	    "UPDATE jobs SET prediction_id = $2, updated_at = clock_timestamp()"
 	    " WHERE id = $1::uuid",
-	    2, { 0, 0 }, false, NULL, NULL },
-	[DB_JOB_FAIL] = { "job_fail",
+	    .nparams = 2, .formats = { 0, 0 }, .idempotent = false },
+	[DB_JOB_FAIL] = { .name = "job_fail", .sql =
 	    "UPDATE jobs SET status = 'failed', error = $2,"
 	    "       updated_at = clock_timestamp()"
 	    " WHERE id = $1::uuid AND status IN ('starting', 'processing')",
-	    2, { 0, 0 }, false, NULL, NULL },
+	    .nparams = 2, .formats = { 0, 0 }, .idempotent = false },
 	/* A dead event's job: it ends, so that the persona can start again. */
-	[DB_JOB_FAIL_PREDICTION] = { "job_fail_prediction",
+	[DB_JOB_FAIL_PREDICTION] = { .name = "job_fail_prediction", .sql =
 	    "UPDATE jobs SET status = 'failed', error = $2,"
 	    "       updated_at = clock_timestamp()"
 	    " WHERE prediction_id = $1 AND status IN ('starting', 'processing')",
-	    2, { 0, 0 }, false, NULL, NULL },
-	[DB_JOB_BY_PREDICTION] = { "job_by_prediction",
+	    .nparams = 2, .formats = { 0, 0 }, .idempotent = false },
+	[DB_JOB_BY_PREDICTION] = { .name = "job_by_prediction", .sql =
 	    "SELECT j.persona_id, p.user_id, j.id, j.status FROM jobs j"
 	    "  JOIN personas p ON p.id = j.persona_id"
 	    " WHERE j.prediction_id = $1",
-	    1, { 0 }, true, NULL, NULL },
+	    .nparams = 1, .formats = { 0 }, .idempotent = true },
 	/*
 	 * One provider event, applied once: only an active job moves, never
 	 * backwards (processing never returns to starting), and a success
 	 * stores the video at most once per persona. Returns whether the
 	 * prediction is known and how many rows moved.
 	 */
-	[DB_EVENT_APPLY] = { "event_apply",
+	[DB_EVENT_APPLY] = { .name = "event_apply", .sql =
 	    "WITH j AS ("
 	    "  UPDATE jobs SET status = $2, error = $3, prediction_id = $1,"
 	    "         updated_at = clock_timestamp()"
@@ -101,7 +103,7 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "SELECT EXISTS (SELECT 1 FROM jobs WHERE prediction_id = $1"
 	    "               OR id = $5::uuid),"
 	    "       (SELECT count(*) FROM j), (SELECT count(*) FROM v)",
-	    5, { 0, 0, 0, 0, 0 }, true, NULL, NULL },
+	    .nparams = 5, .formats = { 0, 0, 0, 0, 0 }, .idempotent = true },
 	/*
 	 * Active jobs without news for $1 s whose prediction was not asked
 	 * about for as long either: each is marked asked now, so that a
@@ -109,7 +111,7 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * asked go first, then the least recently asked: jobs the provider
 	 * keeps refusing cannot starve the others.
 	 */
-	[DB_JOBS_TO_RECONCILE] = { "jobs_to_reconcile",
+	[DB_JOBS_TO_RECONCILE] = { .name = "jobs_to_reconcile", .sql =
 	    "UPDATE jobs SET checked_at = clock_timestamp() WHERE id IN ("
 	    "  SELECT id FROM jobs"
 	    "   WHERE status IN ('starting', 'processing')"
@@ -120,13 +122,13 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "   ORDER BY checked_at NULLS FIRST, updated_at"
 	    "   LIMIT $2::int FOR UPDATE SKIP LOCKED)"
 	    " RETURNING prediction_id",
-	    2, { 0, 0 }, false, NULL, NULL },
+	    .nparams = 2, .formats = { 0, 0 }, .idempotent = false },
 	/*
 	 * No job stays active forever: one still without a prediction after
 	 * $1 s (its start died or lost its answer), or without news from
 	 * the provider for $2 s, ends as failed.
 	 */
-	[DB_JOBS_SWEEP] = { "jobs_sweep",
+	[DB_JOBS_SWEEP] = { .name = "jobs_sweep", .sql =
 	    "UPDATE jobs j SET status = 'failed',"
 	    "       error = CASE WHEN j.prediction_id IS NULL"
 	    "               THEN 'no prediction within the start timeout'"
@@ -140,14 +142,19 @@ static const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	    "         j.created_at < now() - make_interval(secs => $1::int))"
 	    "     OR j.updated_at < now() - make_interval(secs => $2::int))"
 	    " RETURNING j.id, j.persona_id, p.user_id, j.prediction_id",
-	    2, { 0, 0 }, false, NULL, NULL },
+	    .nparams = 2, .formats = { 0, 0 }, .idempotent = false },
 	/* Can PostgreSQL answer this worker now? (/api/health) */
-	[DB_PING] = { "ping", "SELECT 1", 0, { 0 }, true, NULL, NULL },
-	[DB_TX_BEGIN] = { "begin", "BEGIN", 0, { 0 }, true, NULL, NULL },
-	[DB_TX_DURABLE] = { "durable",
-	    "SET LOCAL synchronous_commit TO on", 0, { 0 }, false, NULL, NULL },
-	[DB_TX_COMMIT] = { "commit", "COMMIT", 0, { 0 }, false, NULL, NULL },
-	[DB_TX_ROLLBACK] = { "rollback", "ROLLBACK", 0, { 0 }, false, NULL, NULL },
+	[DB_PING] = { .name = "ping", .sql = "SELECT 1",
+	    .nparams = 0, .formats = { 0 }, .idempotent = true },
+	[DB_TX_BEGIN] = { .name = "begin", .sql = "BEGIN",
+	    .nparams = 0, .formats = { 0 }, .idempotent = true },
+	[DB_TX_DURABLE] = { .name = "durable", .sql =
+	    "SET LOCAL synchronous_commit TO on",
+	    .nparams = 0, .formats = { 0 }, .idempotent = false },
+	[DB_TX_COMMIT] = { .name = "commit", .sql = "COMMIT",
+	    .nparams = 0, .formats = { 0 }, .idempotent = false },
+	[DB_TX_ROLLBACK] = { .name = "rollback", .sql = "ROLLBACK",
+	    .nparams = 0, .formats = { 0 }, .idempotent = false },
 };
 
 static const char *const db_reasons[DB_STATUS__MAX] = {

@@ -44,6 +44,7 @@ struct http_request {
 	const char	*content_type;	/* or NULL */
 	const char	*body;		/* POST body (NUL-terminated) or NULL */
 	size_t		 bodylen;
+	bool		 body_whole;	/* none of the body is left unread */
 	/* Webhook headers, NULL when absent. */
 	const char	*webhook_id;
 	const char	*webhook_timestamp;

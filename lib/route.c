@@ -370,6 +370,8 @@ route_read_request(struct http_io *io, const char *exe,
 		req->body = *body;
 		req->bodylen = (size_t)clen;
 	}
+	/* A POST's body was read; another request's is whole only if empty. */
+	req->body_whole = req->method == HTTP_POST || clen == 0;
 	return true;
 }
 
@@ -396,15 +398,11 @@ route_serve(struct app *app, const char *exe, struct http_io *io,
 	struct http_request	 req;
 	char			 pathbuf[2048], *body;
 	size_t			 sent;
-	const char		*clen;
 
 	*body_read = false;
 	if (route_read_request(io, exe, &req, pathbuf, sizeof(pathbuf), resp,
 	    &body)) {
-		/* A POST's body was read whole; any other request has none. */
-		clen = req.content_length;
-		*body_read = req.method == HTTP_POST || clen == NULL ||
-		    clen[0] == '\0' || strcmp(clen, "0") == 0;
+		*body_read = req.body_whole;
 		req.route->handler(app, &req, resp);
 	}
 	sent = route_write(io, resp);
