@@ -6,11 +6,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 static const char	*log_prog = "fcgi-pool-lab";
@@ -19,6 +21,16 @@ static long		 log_pid;	/* of the process that called log_init */
 static const char	*log_request_id;	/* of the request in hand, or NULL */
 static const char	*log_path;	/* LOG_PATH, or NULL: fd 2 as given */
 static volatile sig_atomic_t log_reopen_asked;
+
+/*
+ * A busy FastCGI worker's access lines (log_buffer_access), whole, until
+ * log_flush writes them together; log_buf_since is when the first came
+ * (clock_mono_us).
+ */
+static bool		 log_buffering;
+static char		 log_buf[LOG_BUFFER_SIZE];
+static size_t		 log_buflen;
+static int64_t		 log_buf_since;
 
 static const char *const log_names[LOG__MAX] = {
 	"debug",	/* LOG_DEBUG */
@@ -158,13 +170,13 @@ log_head(char *buf, size_t bufsz, enum log_level lvl)
 }
 
 /*
- * Ends the line in buf (n bytes, the message from start on) and writes it
- * at once: control characters (which may come from a client) replaced so
- * that one event stays one line, the request id when a request is in
- * hand, and the newline.
+ * Ends the line in buf (n bytes, the message from start on): control
+ * characters (which may come from a client) replaced so that one event
+ * stays one line, the request id when a request is in hand, and the
+ * newline. Returns the line's length.
  */
-static void
-log_finish(char *buf, size_t bufsz, size_t start, size_t n)
+static size_t
+log_end(char *buf, size_t bufsz, size_t start, size_t n)
 {
 	for (size_t i = start; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
@@ -182,9 +194,63 @@ log_finish(char *buf, size_t bufsz, size_t start, size_t n)
 	if (n > bufsz - 2)
 		n = bufsz - 2;
 	buf[n++] = '\n';
+	return n;
+}
+
+/* Writes whole lines with one write(2) (more only if the disk is full). */
+static void
+log_out(const char *buf, size_t n)
+{
+	ssize_t	 w;
+
 	/* Best effort: nowhere else to report a failed log write. */
-	while (write(STDERR_FILENO, buf, n) < 0 && errno == EINTR)
-		continue;
+	while (n > 0) {
+		if ((w = write(STDERR_FILENO, buf, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+void
+log_flush(void)
+{
+	int	 saved = errno;
+
+	if (log_buflen > 0) {
+		log_out(log_buf, log_buflen);
+		log_buflen = 0;
+	}
+	errno = saved;
+}
+
+int
+log_flush_due(void)
+{
+	int64_t	 left;
+
+	if (log_buflen == 0)
+		return -1;
+	left = log_buf_since + LOG_BUFFER_WAIT_US - clock_mono_us();
+	if (left > 0)
+		return (int)((left + 999) / 1000);
+	log_flush();
+	return -1;
+}
+
+void
+log_buffer_access(bool on)
+{
+	static bool	 registered;
+
+	if (!on)
+		log_flush();
+	else if (!registered)
+		registered = atexit(log_flush) == 0;
+	log_buffering = on;
 }
 
 /*
@@ -208,7 +274,10 @@ log_write(enum log_level lvl, const char *err, const char *fmt, va_list ap)
 			n += (size_t)rc < sizeof(buf) - n ?
 			    (size_t)rc : sizeof(buf) - n - 1;
 	}
-	log_finish(buf, sizeof(buf), start, n);
+	n = log_end(buf, sizeof(buf), start, n);
+	/* The access lines before it first: a worker's lines stay in order. */
+	log_flush();
+	log_out(buf, n);
 }
 
 void
@@ -288,6 +357,7 @@ log_access(const struct log_access *a)
 	char	 buf[1024];
 	size_t	 n, start, end = sizeof(buf) - 1;
 
+	_Static_assert(sizeof(buf) <= LOG_BUFFER_SIZE, "a line fits the buffer");
 	if (LOG_INFO < log_min)
 		return;
 	n = start = log_head(buf, sizeof(buf), LOG_INFO);
@@ -305,5 +375,16 @@ log_access(const struct log_access *a)
 	log_put_int(buf, &n, end, a->queries);
 	log_put(buf, &n, end, " us=");
 	log_put_int(buf, &n, end, a->micros);
-	log_finish(buf, sizeof(buf), n, n);
+	n = log_end(buf, sizeof(buf), n, n);
+	if (!log_buffering) {
+		log_out(buf, n);
+		return;
+	}
+	if (log_buflen + n > sizeof(log_buf))
+		log_flush();
+	if (log_buflen == 0)
+		log_buf_since = clock_mono_us();
+	memcpy(log_buf + log_buflen, buf, n);	/* n < sizeof(buf) <= it */
+	log_buflen += n;
+	(void)log_flush_due();
 }

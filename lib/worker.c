@@ -46,22 +46,27 @@ enum worker_wait {
  * Waits, without a signal or a timer, until fd can be read: the
  * listening socket (a new connection; other idle workers may take it
  * first) or a connection the front end keeps open (its next request).
- * Meanwhile an idle PostgreSQL connection is closed when it expires.
+ * Meanwhile the access lines of the requests before are written when due
+ * (lib/log.h), and an idle PostgreSQL connection is closed when it
+ * expires.
  */
 static enum worker_wait
 worker_wait(struct app *app, int fd)
 {
 	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
-	int		 rc, timeout_ms;
+	int		 rc, timeout_ms, idle_ms;
 
 	for (;;) {
 		if (worker_stopping)
 			return WAIT_STOP;
 		log_reopen();	/* if SIGHUP asked for it */
-		timeout_ms = -1;
-		if (db_connected(app->db))
-			timeout_ms = (int)(db_idle_left_us(app->db,
+		timeout_ms = log_flush_due();
+		if (db_connected(app->db)) {
+			idle_ms = (int)(db_idle_left_us(app->db,
 			    app->cfg->pg_idle_timeout_s) / 1000) + 1;
+			if (timeout_ms < 0 || idle_ms < timeout_ms)
+				timeout_ms = idle_ms;
+		}
 		rc = poll(&pfd, 1, timeout_ms);
 		if (rc > 0)
 			return WAIT_READY;
@@ -184,6 +189,8 @@ worker_fastcgi(struct app *app, const char *name)
 	log_msg(LOG_NOTICE, "started (cache %s, urls %s, sessions %s)",
 	    app->cfg->cache_path, app->cfg->cache_urls ? "on" : "off",
 	    app->cfg->cache_sessions ? "on" : "off");
+	/* Under load, access lines go out a buffer at a time (lib/log.h). */
+	log_buffer_access(true);
 
 	while (!worker_stopping) {
 		log_reopen();	/* if SIGHUP asked for it, even under load */

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -196,6 +197,100 @@ test_log_file_reopen(void **state)
 	rmdir(dir);
 }
 
+/* What fd has to read now, without waiting, in buf; returns its length. */
+static size_t
+drain(int fd, char *buf, size_t bufsz)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < bufsz - 1 && poll(&pfd, 1, 0) == 1 &&
+	    (n = read(fd, buf + got, bufsz - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	return got;
+}
+
+/* Drains fd and counts its lines, checking that each is a whole access line. */
+static int
+access_lines(int fd)
+{
+	static char buf[3 * LOG_BUFFER_SIZE];
+	const char *s = buf, *nl;
+	int n = 0;
+
+	drain(fd, buf, sizeof(buf));
+	for (; (nl = strchr(s, '\n')) != NULL; s = nl + 1, n++) {
+		assert_memory_equal(nl - 8, " us=1234\n", 9);
+		assert_non_null(memmem(s, (size_t)(nl - s), "info: access route=", 19));
+	}
+	assert_int_equal(*s, '\0');	/* no line cut */
+	return n;
+}
+
+/*
+ * A busy worker's access lines wait, whole, and go out when the buffer
+ * is full, before any other line, when they are due, and when buffering
+ * ends; lines that wait say when they are due (log_flush_due).
+ */
+static void
+test_log_access_buffered(void **state)
+{
+	char buf[4096];
+	const char *first, *second, *warn;
+	int p[2], saved = dup(STDERR_FILENO), lines, due;
+
+	(void)state;
+	log_init("idle-video", LOG_INFO);
+	assert_int_equal(pipe(p), 0);
+	dup2(p[1], STDERR_FILENO);
+	log_buffer_access(true);
+	assert_int_equal(log_flush_due(), -1);	/* none waits */
+
+	/* Two lines wait; a warning writes them first. */
+	emit_access();
+	emit_access();
+	assert_int_equal(drain(p[0], buf, sizeof(buf)), 0);
+	due = log_flush_due();
+	assert_true(due > 0 && due <= LOG_BUFFER_WAIT_US / 1000);
+	log_warnx("after two");
+	drain(p[0], buf, sizeof(buf));
+	first = strstr(buf, "info: access route=");
+	second = first != NULL ? strstr(first + 1, "info: access route=") : NULL;
+	warn = strstr(buf, "warn: after two\n");
+	assert_true(first != NULL && second != NULL && warn != NULL &&
+	    first < second && second < warn);
+	assert_int_equal(log_flush_due(), -1);
+
+	/* More than a buffer: whole lines go out without a flush. */
+	for (int i = 0; i < 60; i++)
+		emit_access();
+	lines = access_lines(p[0]);
+	assert_true(lines > 0 && lines < 60);
+	log_flush();
+	assert_int_equal(access_lines(p[0]), 60 - lines);
+
+	/* Due: written by log_flush_due once LOG_BUFFER_WAIT_US has passed. */
+	emit_access();
+	assert_int_equal(access_lines(p[0]), 0);
+	usleep(LOG_BUFFER_WAIT_US + 10000);
+	assert_int_equal(log_flush_due(), -1);
+	assert_int_equal(access_lines(p[0]), 1);
+
+	/* Off: what waits is written, and later lines at once. */
+	emit_access();
+	log_buffer_access(false);
+	assert_int_equal(access_lines(p[0]), 1);
+	emit_access();
+	assert_int_equal(access_lines(p[0]), 1);
+
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
@@ -204,6 +299,7 @@ main(void)
 		cmocka_unit_test(test_log_notice_at_any_level),
 		cmocka_unit_test(test_log_access_fields),
 		cmocka_unit_test(test_log_file_reopen),
+		cmocka_unit_test(test_log_access_buffered),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
