@@ -162,6 +162,26 @@ worker_take_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Asked to stop: the connections a front end made before it asked are
+ * answered before the worker exits, instead of being reset when it
+ * closes its socket (mod_fcgid connects to a process, and its graceful
+ * restart stops every process at once: make test saw three answers lost
+ * so). At most WORKER_DRAIN_MAX, so that a front end that goes on sending
+ * cannot keep a worker from stopping; not on a connection the front end
+ * keeps, whose next request may never come.
+ */
+static void
+worker_drain(struct app *app, const char *name, struct fcgi_io *f)
+{
+	for (int n = 0; n < WORKER_DRAIN_MAX; n++) {
+		if (fcgi_io_wait_fd(f, FCGI_LISTENSOCK_FILENO) !=
+		    FCGI_LISTENSOCK_FILENO || fcgi_io_accept(f) != 0)
+			return;		/* none waits (EAGAIN), or kept */
+		worker_answer(app, name, &f->io, f);
+	}
+}
+
 /* FastCGI: requests on the listening socket at fd 0, until asked to stop. */
 static int
 worker_fastcgi(struct app *app, const char *name)
@@ -213,6 +233,8 @@ worker_fastcgi(struct app *app, const char *name)
 		busy = fcgi_io_wait_fd(&f, FCGI_LISTENSOCK_FILENO) ==
 		    FCGI_LISTENSOCK_FILENO;
 	}
+	if (worker_stopping)
+		worker_drain(app, name, &f);
 	log_msg(LOG_NOTICE, "stopping (%s)", worker_stopping ? "asked to" :
 	    "accept failed");
 	fcgi_io_free(&f);

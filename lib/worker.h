@@ -8,12 +8,17 @@
  * could interrupt a request; while the worker holds an idle PostgreSQL
  * connection, the poll's timeout closes it when it expires, so that a
  * quiet worker does not hold a connection forever. SIGTERM or SIGUSR1 end
- * the loop after the current request. Started as plain CGI (anything
+ * the loop after the current request, and the worker answers the
+ * connections already waiting on its socket (at most WORKER_DRAIN_MAX)
+ * before it exits. Started as plain CGI (anything
  * else at fd 0), it answers its one request and exits. Either way each
  * request writes one access-log line.
  */
 #ifndef WORKER_H
 #define WORKER_H
+
+/* Asked to stop, a FastCGI worker answers at most this many waiting requests. */
+#define WORKER_DRAIN_MAX		64
 
 /* Plain CGI: a request body that stops arriving this long is given up. */
 #define WORKER_CGI_READ_TIMEOUT_MS	30000

@@ -228,3 +228,18 @@ export async function videoComplete(...args) {
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bin, ...args], { timeout: 30000 });
   return stdout;
 }
+
+// A FastCGI record of request 1, and a PARAMS record's body (each name and
+// value under 128 bytes): for talking to a worker's socket directly.
+export function fcgiRecord(type, body = Buffer.alloc(0)) {
+  const h = Buffer.alloc(8);
+  h.writeUInt8(1, 0); h.writeUInt8(type, 1); h.writeUInt16BE(1, 2); h.writeUInt16BE(body.length, 4);
+  return Buffer.concat([h, body]);
+}
+export function fcgiParams(kv) {
+  const parts = [];
+  for (const [k, v] of Object.entries(kv)) {
+    parts.push(Buffer.from([k.length, Buffer.byteLength(v)]), Buffer.from(k), Buffer.from(v));
+  }
+  return Buffer.concat(parts);
+}

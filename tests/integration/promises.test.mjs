@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   api, idleVideo, seed, sql, stack, deliver, providerAdmin, until, sleep, withWorkerEnv,
   finishedPredictions, predictionOf, startGeneration, videoComplete, VAR_DIR, WEBHOOK_SECRET,
-  PROVIDER_URL, scaled,
+  PROVIDER_URL, scaled, fcgiRecord, fcgiParams,
 } from './lib.mjs';
 
 const auth = (u) => ({ token: u.token });
@@ -142,20 +142,6 @@ test('held: with the provider hanging, polls of stale jobs and cached answers do
   });
 });
 
-// A FastCGI record.
-function record(type, body = Buffer.alloc(0)) {
-  const h = Buffer.alloc(8);
-  h.writeUInt8(1, 0); h.writeUInt8(type, 1); h.writeUInt16BE(1, 2); h.writeUInt16BE(body.length, 4);
-  return Buffer.concat([h, body]);
-}
-function params(kv) {
-  const parts = [];
-  for (const [k, v] of Object.entries(kv)) {
-    parts.push(Buffer.from([k.length, Buffer.byteLength(v)]), Buffer.from(k), Buffer.from(v));
-  }
-  return Buffer.concat(parts);
-}
-
 test('dropped: a request read slowly by a worker with an idle connection is served', async () => {
   const u = seed(1, 1, 1).users[0];
   await withWorkerEnv({ PG_IDLE_TIMEOUT_S: '1', WORKERS_IDLE_VIDEO: '1' }, async () => {
@@ -170,12 +156,12 @@ test('dropped: a request read slowly by a worker with an idle connection is serv
       sock.on('error', reject);
       sock.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks)); });
       sock.on('connect', async () => {
-        sock.write(record(1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])));	// BEGIN_REQUEST, responder
+        sock.write(fcgiRecord(1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])));	// BEGIN_REQUEST, responder
         await sleep(1600);	// the idle connection expires meanwhile
-        sock.write(record(4, params({ REQUEST_METHOD: 'GET', REQUEST_URI: idleVideo(u.personas[0]),
+        sock.write(fcgiRecord(4, fcgiParams({ REQUEST_METHOD: 'GET', REQUEST_URI: idleVideo(u.personas[0]),
           QUERY_STRING: '', HTTP_AUTHORIZATION: `Bearer ${u.token}` })));
-        sock.write(record(4));
-        sock.write(record(5));
+        sock.write(fcgiRecord(4));
+        sock.write(fcgiRecord(5));
       });
     });
     assert.match(out.toString('latin1'), /Status: 200 OK/, 'the worker answered the request');

@@ -4,11 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, existsSync, mkdtempSync, chownSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
   ROOT, VAR_DIR, api, idleVideo, seed, stack, appQueryCount, resetQueryCount, appConnections, workerPids, until, sleep,
-  withWorkerEnv, scaled, stackSetting,
+  withWorkerEnv, scaled, stackSetting, fcgiRecord, fcgiParams,
 } from './lib.mjs';
 
 let u;
@@ -105,7 +106,7 @@ test('an idle connection is closed after PG_IDLE_TIMEOUT_S, even in accept', asy
 // SIGUSR1: a worker still opening its cache must end as asked, not be killed
 // half-open by the signal's default action. Its start is held here by
 // another process's write lock on its cache file.
-test('a FastCGI worker asked to stop while it starts ends cleanly', async () => {
+test('a FastCGI worker asked to stop while it starts answers the request it was handed, then ends cleanly', async () => {
   const uid = Number(execFileSync('id', ['-u', 'www-data'], { encoding: 'utf8' }));
   const gid = Number(execFileSync('id', ['-g', 'www-data'], { encoding: 'utf8' }));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fpl-start-'));
@@ -122,18 +123,34 @@ test('a FastCGI worker asked to stop while it starts ends cleanly', async () => 
       DATABASE_URL: stackSetting('DATABASE_URL', ''), PGPASSFILE: stackSetting('PGPASSFILE', ''),
       CACHE_PATH: cache, OUTBOX_PATH: path.join(dir, 'outbox.sqlite'), CACHE_BUSY_TIMEOUT_MS: String(scaled(3000)) };
     const bin = path.join(stackSetting('RUN_BIN_DIR', path.join(ROOT, 'build/bin')), 'idle-video');
-    const worker = spawn('spawn-fcgi', ['-n', '-s', path.join(dir, 'w.sock'), '--', bin],
+    const sock = path.join(dir, 'w.sock');
+    const worker = spawn('spawn-fcgi', ['-n', '-s', sock, '--', bin],
       { uid, gid, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     worker.stderr.on('data', (c) => { log += c; });
     const exited = new Promise((resolve) => worker.on('exit', (code, signal) => resolve({ code, signal })));
     await sleep(scaled(500));	// spawn-fcgi has become the worker, which waits for the cache
     assert.ok(!log.includes('started'), `the worker is still starting (${log.trim()})`);
+    // A front end hands it a request (the socket's backlog holds it), then
+    // stops it, as mod_fcgid's graceful restart does: it is answered, not
+    // reset when the worker closes its socket.
+    const answer = new Promise((resolve) => {
+      const c = net.connect(sock);
+      const chunks = [];
+      c.on('connect', () => c.write(Buffer.concat([fcgiRecord(1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])),
+        fcgiRecord(4, fcgiParams({ REQUEST_METHOD: 'GET', REQUEST_URI: idleVideo(u.personas[0]), QUERY_STRING: '' })),
+        fcgiRecord(4), fcgiRecord(5)])));
+      c.on('data', (d) => chunks.push(d));
+      c.on('error', (e) => resolve(`error: ${e.code}`));
+      c.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    });
+    await sleep(scaled(100));
     process.kill(worker.pid, 'SIGUSR1');
     const end = await Promise.race([exited, sleep(scaled(10000)).then(() => null)]);
     if (end === null) worker.kill('SIGKILL');
     assert.deepEqual(end, { code: 0, signal: null }, `how it ended; its log: ${log.trim()}`);
     assert.match(log, /stopping \(asked to\)/);
+    assert.match(await answer, /Status: 401[^]*"error":"unauthorized"/, 'the request handed to it was answered');
   } finally {
     locker.stdin.end('COMMIT;\n.quit\n');
     await new Promise((resolve) => locker.on('exit', resolve));
