@@ -63,10 +63,16 @@ fcgi_io_accept(struct fcgi_io *f)
 	return rc;
 }
 
+bool
+fcgi_io_kept(const struct fcgi_io *f)
+{
+	return f->fr.ipcFd >= 0;
+}
+
 int
 fcgi_io_wait_fd(const struct fcgi_io *f, int listen_fd)
 {
-	return f->fr.ipcFd >= 0 ? f->fr.ipcFd : listen_fd;
+	return fcgi_io_kept(f) ? f->fr.ipcFd : listen_fd;
 }
 
 /*

@@ -35,6 +35,9 @@ void	fcgi_io_attach(struct fcgi_io *f);
  */
 int	fcgi_io_accept(struct fcgi_io *f);
 
+/* Whether the front end keeps the last request's connection for its next. */
+bool	fcgi_io_kept(const struct fcgi_io *f);
+
 /*
  * The descriptor that brings the next request: the connection the front
  * end keeps open, else the listening socket.

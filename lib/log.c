@@ -356,6 +356,7 @@ log_access(const struct log_access *a)
 {
 	char	 buf[1024];
 	size_t	 n, start, end = sizeof(buf) - 1;
+	int64_t	 now;
 
 	_Static_assert(sizeof(buf) <= LOG_BUFFER_SIZE, "a line fits the buffer");
 	if (LOG_INFO < log_min)
@@ -382,9 +383,11 @@ log_access(const struct log_access *a)
 	}
 	if (log_buflen + n > sizeof(log_buf))
 		log_flush();
+	now = clock_mono_us();
 	if (log_buflen == 0)
-		log_buf_since = clock_mono_us();
+		log_buf_since = now;
 	memcpy(log_buf + log_buflen, buf, n);	/* n < sizeof(buf) <= it */
 	log_buflen += n;
-	(void)log_flush_due();
+	if (now - log_buf_since >= LOG_BUFFER_WAIT_US)
+		log_flush();
 }

@@ -175,9 +175,8 @@ static void
 worker_drain(struct app *app, const char *name, struct fcgi_io *f)
 {
 	for (int n = 0; n < WORKER_DRAIN_MAX; n++) {
-		if (fcgi_io_wait_fd(f, FCGI_LISTENSOCK_FILENO) !=
-		    FCGI_LISTENSOCK_FILENO || fcgi_io_accept(f) != 0)
-			return;		/* none waits (EAGAIN), or kept */
+		if (fcgi_io_kept(f) || fcgi_io_accept(f) != 0)
+			return;		/* kept, or none waits (EAGAIN) */
 		worker_answer(app, name, &f->io, f);
 	}
 }
@@ -230,8 +229,7 @@ worker_fastcgi(struct app *app, const char *name)
 		if (rc < 0)
 			break;
 		worker_answer(app, name, &f.io, &f);
-		busy = fcgi_io_wait_fd(&f, FCGI_LISTENSOCK_FILENO) ==
-		    FCGI_LISTENSOCK_FILENO;
+		busy = !fcgi_io_kept(&f);
 	}
 	if (worker_stopping)
 		worker_drain(app, name, &f);
